@@ -1,0 +1,96 @@
+"""Settings read once from environment variables; the only module that reads os.environ."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "cockpit.db"
+
+SCENARIOS = ("normal", "sales-event", "incident")
+
+
+class ConfigError(ValueError):
+    """A setting has a value the cockpit cannot use; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting with its default. See README "Configuration" for the table."""
+
+    # COCKPIT_DB_URL: any SQLAlchemy URL; default a SQLite file under data/.
+    db_url: str = f"sqlite:///{DEFAULT_DB_PATH}"
+    # COCKPIT_REFRESH_SECONDS: how often the scheduler refreshes.
+    refresh_seconds: int = 60
+    # COCKPIT_SCENARIO: the simulator's scenario for live mode (normal, sales-event, incident).
+    scenario: str = "normal"
+    # COCKPIT_SIM_SEED: the simulator's seed for live mode.
+    sim_seed: int = 42
+    # COCKPIT_SOURCES: comma-separated event sources the refresh ingests (simulator, dropfolder).
+    sources: tuple[str, ...] = ("simulator", "dropfolder")
+    # COCKPIT_DROP_DIR: folder watched for CSV/Parquet exports.
+    drop_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "data" / "dropbox")
+    # COCKPIT_TIMEZONE: the shop's timezone; days and displayed times follow it.
+    timezone: str = "Asia/Shanghai"
+    # COCKPIT_RETENTION_DAYS: raw page views / cart adds older than this are deleted.
+    retention_days: int = 90
+    # COCKPIT_RULE_PROFILE: the alert rule set in force (default, sales-event).
+    rule_profile: str = "default"
+    # COCKPIT_MAX_CATCHUP_MINUTES: how many missed minutes one refresh catches up at most.
+    max_catchup_minutes: int = 1440
+    # COCKPIT_PORT: the Streamlit app's port for `python -m cockpit run`.
+    port: int = 8501
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def with_overrides(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+
+def _int(env: dict, name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+def load_settings(env: dict | None = None) -> Settings:
+    """Build Settings from `env` (default: the process environment); raises ConfigError."""
+    env = dict(os.environ if env is None else env)
+    base = Settings()
+    scenario = env.get("COCKPIT_SCENARIO", base.scenario) or base.scenario
+    if scenario not in SCENARIOS:
+        raise ConfigError(f"COCKPIT_SCENARIO={scenario!r}: choose one of {', '.join(SCENARIOS)}")
+    timezone = env.get("COCKPIT_TIMEZONE", base.timezone) or base.timezone
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"COCKPIT_TIMEZONE={timezone!r} is not an IANA timezone such as Asia/Shanghai") from None
+    sources = tuple(s.strip() for s in env.get("COCKPIT_SOURCES", ",".join(base.sources)).split(",") if s.strip())
+    unknown = set(sources) - {"simulator", "dropfolder"}
+    if unknown:
+        raise ConfigError(f"COCKPIT_SOURCES has unknown source(s) {sorted(unknown)}: use simulator, dropfolder")
+    drop_dir = env.get("COCKPIT_DROP_DIR")
+    return Settings(
+        db_url=env.get("COCKPIT_DB_URL") or base.db_url,
+        refresh_seconds=_int(env, "COCKPIT_REFRESH_SECONDS", base.refresh_seconds, minimum=1),
+        scenario=scenario,
+        sim_seed=_int(env, "COCKPIT_SIM_SEED", base.sim_seed),
+        sources=sources,
+        drop_dir=Path(drop_dir) if drop_dir else base.drop_dir,
+        timezone=timezone,
+        retention_days=_int(env, "COCKPIT_RETENTION_DAYS", base.retention_days, minimum=1),
+        rule_profile=env.get("COCKPIT_RULE_PROFILE") or base.rule_profile,
+        max_catchup_minutes=_int(env, "COCKPIT_MAX_CATCHUP_MINUTES", base.max_catchup_minutes, minimum=1),
+        port=_int(env, "COCKPIT_PORT", base.port, minimum=1),
+    )
