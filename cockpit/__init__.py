@@ -1,0 +1,1 @@
+"""The operations cockpit: core (config, database, ingestion, metrics, alerts, actions, scheduler, CLI)."""

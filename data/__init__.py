@@ -1,0 +1,1 @@
+"""The event simulator and demo data (pure: no database access)."""

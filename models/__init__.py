@@ -1,0 +1,1 @@
+"""Analytics as pure functions on DataFrames (no database, no Streamlit)."""

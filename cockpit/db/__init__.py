@@ -1,0 +1,1 @@
+"""Database: schema, engines and migrations, and the one module that knows SQL dialects."""

@@ -1,0 +1,1 @@
+"""Event sources: the simulator, shop exports in the drop folder, and the batch writer."""

@@ -1,0 +1,1 @@
+"""Metrics: building the minute aggregates and reading metrics from them."""

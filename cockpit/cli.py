@@ -1,0 +1,294 @@
+"""`python -m cockpit`: init, seed, refresh, scheduler, import, status, run."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from cockpit.config import PROJECT_ROOT, SCENARIOS, ConfigError, Settings, load_settings
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class UserError(Exception):
+    """A mistake the user can fix; printed as one line, exit code 2."""
+
+
+def _parse_time(text: str, settings: Settings) -> float:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"--now {text!r} is not an ISO time such as 2026-11-11T00:05:00+08:00") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=settings.tz)
+    return moment.timestamp()
+
+
+def _engine(settings: Settings, *, need_schema: bool = True):
+    from sqlalchemy.exc import OperationalError
+
+    from cockpit.db.engine import get_engine, schema_revision
+
+    engine = get_engine(settings.db_url)
+    try:
+        revision = schema_revision(engine)
+    except OperationalError as exc:
+        raise UserError(f"cannot reach the database at {engine.url.render_as_string(hide_password=True)}: {exc.orig}") from None
+    if need_schema and revision is None:
+        raise UserError("the database has no cockpit schema yet: run `python -m cockpit init` first")
+    return engine
+
+
+def cmd_init(args, settings: Settings) -> int:
+    from cockpit.db.engine import upgrade_schema
+
+    _engine(settings, need_schema=False)
+    head = upgrade_schema(settings.db_url)
+    print(f"schema at revision {head} on {_safe_url(settings)}")
+    return EXIT_OK
+
+
+def cmd_seed(args, settings: Settings) -> int:
+    from cockpit.db.engine import upgrade_schema
+    from cockpit.ingest.seed import AlreadySeeded, seed_history, wipe
+
+    if args.days < 1:
+        raise UserError("--days must be at least 1")
+    _engine(settings, need_schema=False)
+    upgrade_schema(settings.db_url)
+    engine = _engine(settings)
+    if args.reset:
+        wipe(engine)
+    now_ts = _parse_time(args.now, settings) if args.now else time.time()
+    anchor = int(_parse_time(args.anchor, settings)) // 60 if args.anchor else None
+    try:
+        report = seed_history(
+            engine, days=args.days, scenario=args.scenario, seed=args.seed, now_minute=int(now_ts) // 60,
+            tz=settings.tz, anchor_minute=anchor, progress=not args.quiet,
+        )
+    except AlreadySeeded as exc:
+        raise UserError(str(exc)) from None
+    print(
+        f"seeded {report.days} days ({args.scenario}, seed {args.seed}): {report.events:,} events "
+        f"in {report.seconds:.1f}s ({report.events_per_second:,.0f} events/s)"
+    )
+    return EXIT_OK
+
+
+def cmd_refresh(args, settings: Settings) -> int:
+    from cockpit import jobs
+
+    _engine(settings)
+    now_ts = _parse_time(args.now, settings) if args.now else None
+    report = jobs.refresh(settings, now_ts=now_ts)
+    if report.status == "skipped":
+        print(f"refresh skipped: {report.message}")
+        return EXIT_OK
+    print(
+        f"refresh ok: data as of minute {report.data_minute}, {report.events:,} events, "
+        f"{report.minutes} minutes, {len(report.transitions)} alert changes, {report.duration_s:.3f}s"
+    )
+    for item in report.imports:
+        print(f"  import {item.path}: {item.kind}, {item.accepted} accepted, {item.rejected} rejected")
+    return EXIT_OK
+
+
+def cmd_scheduler(args, settings: Settings) -> int:
+    from cockpit.scheduler import run_forever
+
+    _engine(settings)
+    run_forever(settings)
+    return EXIT_OK
+
+
+def cmd_import(args, settings: Settings) -> int:
+    from cockpit.db.engine import get_engine
+    from cockpit.ingest.dropfolder import ImportError_, import_file
+    from cockpit.metrics.aggregate import rebuild_minutes
+
+    _engine(settings)
+    path = Path(args.path)
+    if not path.exists():
+        raise UserError(f"{path}: no such file")
+    try:
+        with get_engine(settings.db_url).begin() as conn:
+            report = import_file(conn, path, settings.tz)
+            rebuild_minutes(conn, report.write.touched_minutes)
+    except ImportError_ as exc:
+        raise UserError(str(exc)) from None
+    if report.duplicate_file:
+        print(f"{path.name}: already imported (same content); nothing changed")
+        return EXIT_OK
+    print(f"{path.name}: {report.kind} export, {report.accepted} rows accepted, {report.rejected} rejected")
+    for reason in report.reasons[:20]:
+        print(f"  {reason}")
+    if len(report.reasons) > 20:
+        print(f"  ... {len(report.reasons) - 20} more in the import_rejects table")
+    return EXIT_OK
+
+
+def cmd_status(args, settings: Settings) -> int:
+    from cockpit.db.engine import schema_revision
+    from cockpit.metrics.read import last_heartbeat
+    from cockpit.timebuckets import datetime_of_minute
+
+    engine = _engine(settings)
+    with engine.connect() as conn:
+        beat = last_heartbeat(conn)
+    print(f"database: {_safe_url(settings)} (schema {schema_revision(engine)})")
+    if beat is None:
+        print("no refresh yet: run `python -m cockpit seed` or `refresh`")
+        return EXIT_OK
+    lag = time.time() - beat.finished_ts_utc
+    print(
+        f"data as of {datetime_of_minute(beat.data_minute_utc, settings.tz):%Y-%m-%d %H:%M} {settings.timezone}; "
+        f"last refresh {lag:.0f}s ago took {beat.duration_s:.3f}s for {beat.events_ingested:,} events"
+    )
+    return EXIT_OK
+
+
+def cmd_run(args, settings: Settings) -> int:
+    """Scheduler and Streamlit app as child processes; Ctrl-C stops both."""
+    from cockpit.db.engine import dispose_engines, upgrade_schema
+    from cockpit.ingest.seed import seed_history
+    from sqlalchemy import func, select
+
+    from cockpit.db.schema import Customer
+
+    _engine(settings, need_schema=False)
+    upgrade_schema(settings.db_url)
+    engine = _engine(settings)
+    with engine.connect() as conn:
+        empty = not conn.execute(select(func.count()).select_from(Customer)).scalar()
+    if empty and args.seed_days > 0:
+        print(f"empty database: seeding {args.seed_days} days of demo history ({settings.scenario})")
+        report = seed_history(
+            engine, days=args.seed_days, scenario=settings.scenario, seed=settings.sim_seed,
+            now_minute=int(time.time()) // 60, tz=settings.tz,
+        )
+        print(f"seeded {report.events:,} events in {report.seconds:.1f}s")
+    dispose_engines()
+    env = {**os.environ, "COCKPIT_DB_URL": settings.db_url}
+    children = [
+        subprocess.Popen([sys.executable, "-m", "cockpit", "scheduler"], env=env, cwd=PROJECT_ROOT),
+        subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
+             "--server.port", str(settings.port), "--server.headless", "true",
+             "--browser.gatherUsageStats", "false"],
+            env=env, cwd=PROJECT_ROOT,
+        ),
+    ]
+    print(f"cockpit running: http://localhost:{settings.port}  (Ctrl-C stops the app and the scheduler)")
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while not stopping and all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    failed = [child for child in children if child.returncode not in (0, -signal.SIGTERM, None)]
+    if failed and not stopping:
+        print(f"error: a cockpit process exited with code {failed[0].returncode}", file=sys.stderr)
+        return EXIT_FAILURE
+    print("cockpit stopped")
+    return EXIT_OK
+
+
+def _safe_url(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.db_url).render_as_string(hide_password=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m cockpit",
+        description="The operations cockpit: e-commerce operations dashboard. The database comes "
+        "from COCKPIT_DB_URL (any SQLAlchemy URL; default the SQLite file data/cockpit.db).",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init", help="create or migrate the database schema",
+                       description="Create the schema in an empty database, or migrate an existing one to the newest revision.")
+    p.set_defaults(handler=cmd_init)
+
+    p = sub.add_parser("seed", help="write N days of simulated history ending now",
+                       description="Write N days of simulated shop history ending at the present; live refreshes continue from there.")
+    p.add_argument("--days", type=int, default=30, help="days of history (default 30)")
+    p.add_argument("--scenario", choices=SCENARIOS, default=None, help="normal, sales-event or incident (default COCKPIT_SCENARIO)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default COCKPIT_SIM_SEED)")
+    p.add_argument("--anchor", help="when the scenario starts (ISO time; default: sales-event today 00:00, incident 30 min ago)")
+    p.add_argument("--now", help="pretend the present is this ISO time (tests, backfills)")
+    p.add_argument("--reset", action="store_true", help="delete all existing data first")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=cmd_seed)
+
+    p = sub.add_parser("refresh", help="run one refresh now",
+                       description="Ingest everything new since the watermark, update aggregates, evaluate alerts.")
+    p.add_argument("--now", help="pretend the present is this ISO time")
+    p.set_defaults(handler=cmd_refresh)
+
+    p = sub.add_parser("scheduler", help="run the scheduler in the foreground",
+                       description="Refresh every COCKPIT_REFRESH_SECONDS; one scheduler per database leads, others stand by.")
+    p.set_defaults(handler=cmd_scheduler)
+
+    p = sub.add_parser("import", help="import a CSV or Parquet export",
+                       description="Import an orders*, stock* or ad_spend* export (CSV or Parquet); see README 'Importing real exports'.")
+    p.add_argument("path", help="the export file")
+    p.set_defaults(handler=cmd_import)
+
+    p = sub.add_parser("status", help="show the database and the last refresh",
+                       description="Print the database, its schema revision and the freshness of its data.")
+    p.set_defaults(handler=cmd_status)
+
+    p = sub.add_parser("run", help="run the scheduler and the Streamlit app together",
+                       description="Create the schema, seed demo history if the database is empty, then run the scheduler and the app until Ctrl-C.")
+    p.add_argument("--seed-days", type=int, default=30, help="days of demo history for an empty database (0: none; default 30)")
+    p.set_defaults(handler=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+        if getattr(args, "scenario", None) is None and hasattr(args, "scenario"):
+            args.scenario = settings.scenario
+        if getattr(args, "seed", None) is None and hasattr(args, "seed"):
+            args.seed = settings.sim_seed
+        return args.handler(args, settings)
+    except (UserError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # an unexpected failure still gets one line, with the log above it
+        logging.getLogger("cockpit").debug("failure", exc_info=True)
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        from cockpit.db.engine import dispose_engines
+
+        dispose_engines()

@@ -1,0 +1,104 @@
+"""The one module that knows SQL dialects: upserts, write locks and the advisory lock."""
+from __future__ import annotations
+
+import zlib
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import Connection, Engine, Table, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+def backend(bind: Connection | Engine) -> str:
+    return bind.dialect.name
+
+
+def insert_ignore(bind: Connection | Engine, table: Table):
+    """INSERT ... ON CONFLICT DO NOTHING for `table`: replayed events are skipped, not doubled."""
+    return _INSERTS[backend(bind)](table).on_conflict_do_nothing()
+
+
+def upsert_first_last(bind: Connection | Engine, table: Table, key: list[str]):
+    """INSERT that widens an existing row's [first_minute, last_minute] span on conflict.
+
+    Re-applying the same rows changes nothing, so the UV bucket tables stay exact when a
+    refresh replays events."""
+    stmt = _INSERTS[backend(bind)](table)
+    least, greatest = (func.min, func.max) if backend(bind) == "sqlite" else (func.least, func.greatest)
+    return stmt.on_conflict_do_update(
+        index_elements=key,
+        set_={
+            "first_minute": least(table.c.first_minute, stmt.excluded.first_minute),
+            "last_minute": greatest(table.c.last_minute, stmt.excluded.last_minute),
+        },
+    )
+
+
+def upsert(bind: Connection | Engine, table: Table, key: list[str], update_columns: list[str]):
+    """INSERT ... ON CONFLICT (key) DO UPDATE SET the given columns to the new values."""
+    stmt = _INSERTS[backend(bind)](table)
+    return stmt.on_conflict_do_update(
+        index_elements=key, set_={name: stmt.excluded[name] for name in update_columns}
+    )
+
+
+def install_sqlite_transaction_control(engine: Engine) -> None:
+    """Let SQLite connections open write transactions with BEGIN IMMEDIATE on request.
+
+    pysqlite's own implicit BEGIN is deferred: two writers would both read the watermark and
+    only collide at their first write. BEGIN IMMEDIATE takes the database's write lock up
+    front, so a second refresh waits (or gives up) before it reads anything."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        mode = "BEGIN IMMEDIATE" if conn.get_execution_options().get("cockpit_write_lock") else "BEGIN"
+        conn.exec_driver_sql(mode)
+
+
+def lock_key(name: str) -> int:
+    """A stable 31-bit key for PostgreSQL's advisory locks."""
+    return zlib.crc32(name.encode()) & 0x7FFFFFFF
+
+
+@contextmanager
+def write_transaction(engine: Engine, lock_name: str, *, wait: bool = False) -> Iterator[Connection | None]:
+    """A transaction holding the database-wide lock `lock_name`, or None if another holds it.
+
+    PostgreSQL: a transaction-scoped advisory lock (released at commit or when the holder's
+    connection dies). SQLite: BEGIN IMMEDIATE, the database's single write lock; with
+    wait=False a busy database answers at once instead of after the busy timeout."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            if wait:
+                conn.execute(select(func.pg_advisory_xact_lock(lock_key(lock_name))))
+            elif not conn.execute(select(func.pg_try_advisory_xact_lock(lock_key(lock_name)))).scalar():
+                yield None
+                return
+            yield conn
+        return
+    conn = engine.connect().execution_options(cockpit_write_lock=True)
+    try:
+        if not wait:
+            conn.exec_driver_sql("PRAGMA busy_timeout=0")
+        try:
+            transaction = conn.begin()
+        except Exception as exc:  # "database is locked": another writer holds the lock
+            if "locked" in str(exc).lower() or "busy" in str(exc).lower():
+                yield None
+                return
+            raise
+        if not wait:
+            conn.exec_driver_sql("PRAGMA busy_timeout=10000")
+        with transaction:
+            yield conn
+    finally:
+        conn.close()
+

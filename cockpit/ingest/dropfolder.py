@@ -1,0 +1,365 @@
+"""Imports shop exports (CSV or Parquet): orders, stock snapshots and ad spend.
+
+Formats (one header row; times are ISO 8601 with a zone, e.g. 2026-11-11T00:03:12+08:00,
+or naive times in the shop's timezone, or integer epoch seconds):
+
+- orders (file name starts with "orders", one row per order line): order_id, customer_id, ts,
+  channel, region, warehouse_id, status (paid | cancelled), sku, qty, unit_price; optional:
+  line_no, campaign_id, discount, unit_cost, is_returning (true/false).
+- stock (file name starts with "stock"): sku, warehouse_id, on_hand; optional: safety_stock,
+  reorder_point, lead_time_days, ts. On-hand becomes the snapshot's value, recorded as an
+  "import" stock movement of the difference.
+- ad spend (file name starts with "ad_spend"): campaign_id, ts (the minute), spend; optional:
+  impressions, clicks.
+
+Each row is validated; a bad row is rejected with its row number and reason (import_rejects)
+and the good rows are kept. A file is imported once: its SHA-256 is remembered, so dropping
+the same file again changes nothing. A file is applied inside the caller's transaction.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from cockpit.db.dialect import insert_ignore
+from cockpit.db.schema import (
+    Campaign,
+    Channel,
+    ImportedFile,
+    ImportReject,
+    Order,
+    Product,
+    StockLevel,
+    StockMovement,
+    Warehouse,
+)
+from cockpit.ingest.writer import WriteResult, records, write_batch
+
+KINDS = {
+    "orders": (["order_id", "customer_id", "ts", "channel", "region", "warehouse_id", "status", "sku", "qty", "unit_price"],
+               ["line_no", "campaign_id", "discount", "unit_cost", "is_returning"]),
+    "stock": (["sku", "warehouse_id", "on_hand"], ["safety_stock", "reorder_point", "lead_time_days", "ts"]),
+    "ad_spend": (["campaign_id", "ts", "spend"], ["impressions", "clicks"]),
+}
+SUFFIXES = (".csv", ".parquet")
+
+
+class ImportError_(ValueError):
+    """A whole file was refused (unreadable, wrong kind, missing columns); nothing applied."""
+
+
+@dataclass
+class ImportReport:
+    path: str
+    kind: str
+    accepted: int = 0
+    rejected: int = 0
+    duplicate_file: bool = False
+    reasons: list[str] = field(default_factory=list)
+    write: WriteResult = field(default_factory=WriteResult)
+
+
+def file_kind(path: Path) -> str:
+    name = path.name.lower()
+    for kind in KINDS:
+        if name.startswith(kind):
+            return kind
+    raise ImportError_(f"{path.name}: cannot tell the export's kind; name it orders*.csv, stock*.csv or ad_spend*.csv")
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """The file's rows as strings (validation does the typing, row by row)."""
+    if path.suffix.lower() not in SUFFIXES:
+        raise ImportError_(f"{path.name}: only .csv and .parquet exports are read")
+    try:
+        if path.suffix.lower() == ".parquet":
+            frame = pd.read_parquet(path)
+            return frame.astype(object).where(frame.notna(), None).astype("string")
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                return pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""], encoding=encoding)
+            except UnicodeDecodeError:
+                continue
+        raise ImportError_(f"{path.name}: the text is neither UTF-8 nor GBK/GB18030")
+    except pd.errors.EmptyDataError:
+        raise ImportError_(f"{path.name}: the file is empty") from None
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
+        raise ImportError_(f"{path.name}: not a readable {path.suffix[1:]} file ({exc})") from None
+
+
+def _parse_ts(values: pd.Series, tz: ZoneInfo) -> pd.Series:
+    """Epoch seconds (Int64, NA where unreadable) from ISO text or integer epoch seconds."""
+    numeric = pd.to_numeric(values, errors="coerce")
+    out = pd.Series(pd.NA, index=values.index, dtype="Int64")
+    is_epoch = numeric.notna()
+    out[is_epoch] = numeric[is_epoch].astype("int64")
+    text = values[~is_epoch & values.notna()]
+    if not text.empty:
+        parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+        for index, raw in text.items():
+            stamp = pd.to_datetime(raw, errors="coerce")
+            if stamp is pd.NaT or pd.isna(stamp):
+                continue
+            stamp = stamp.tz_localize(tz) if stamp.tzinfo is None else stamp
+            parsed[index] = stamp.tz_convert("UTC")
+        good = parsed.notna()
+        out[good[good].index] = (parsed[good].astype("int64") // 10**9).astype("int64")
+    return out
+
+
+class _Checker:
+    """Collects per-row problems; a row with any problem is rejected with all its reasons."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self.problems = pd.Series("", index=frame.index, dtype="object")
+
+    def flag(self, mask: pd.Series, reason: str) -> None:
+        mask = mask.fillna(True).astype(bool)
+        self.problems[mask] = self.problems[mask] + reason + "; "
+
+    def number(self, column: str, *, integer: bool = False, minimum: float | None = None, required: bool = True):
+        raw = self.frame[column] if column in self.frame else pd.Series(pd.NA, index=self.frame.index, dtype="string")
+        values = pd.to_numeric(raw, errors="coerce")
+        if required:
+            self.flag(raw.isna(), f"{column} is missing")
+        self.flag(raw.notna() & values.isna(), f"{column} is not a number")
+        if integer:
+            self.flag(values.notna() & (values % 1 != 0), f"{column} is not a whole number")
+        if minimum is not None:
+            self.flag(values.notna() & (values < minimum), f"{column} is below {minimum:g}")
+        self.flag(values.notna() & ~np.isfinite(values.astype("float64")), f"{column} is not finite")
+        return values
+
+    def known(self, column: str, allowed: set[str], what: str):
+        values = self.frame[column]
+        self.flag(values.isna(), f"{column} is missing")
+        self.flag(values.notna() & ~values.isin(list(allowed)), f"unknown {what}")
+        return values
+
+    @property
+    def good(self) -> pd.Series:
+        return self.problems == ""
+
+
+def _reference(conn: Connection, column) -> set[str]:
+    return set(conn.execute(select(column)).scalars())
+
+
+def _existing_orders(conn: Connection, order_ids: pd.Series) -> set[int]:
+    ids = [int(x) for x in order_ids.dropna().unique()]
+    found: set[int] = set()
+    for start in range(0, len(ids), 5000):
+        found.update(conn.execute(select(Order.order_id).where(Order.order_id.in_(ids[start : start + 5000]))).scalars())
+    return found
+
+
+def _validate_orders(conn: Connection, frame: pd.DataFrame, tz: ZoneInfo) -> tuple[dict, pd.Series]:
+    check = _Checker(frame)
+    order_id = check.number("order_id", integer=True, minimum=1)
+    customer_id = check.number("customer_id", integer=True, minimum=1)
+    ts = _parse_ts(frame["ts"], tz)
+    check.flag(ts.isna(), "ts is not a time")
+    check.known("channel", _reference(conn, Channel.channel), "channel")
+    check.known("sku", _reference(conn, Product.sku), "SKU")
+    check.known("warehouse_id", _reference(conn, Warehouse.warehouse_id), "warehouse")
+    check.flag(frame["region"].isna(), "region is missing")
+    check.flag(~frame["status"].isin(["paid", "cancelled"]), "status must be paid or cancelled")
+    qty = check.number("qty", integer=True, minimum=1)
+    unit_price = check.number("unit_price", minimum=0)
+    unit_cost = check.number("unit_cost", minimum=0, required=False)
+    discount = check.number("discount", minimum=0, required=False)
+    line_no = check.number("line_no", integer=True, minimum=1, required=False)
+    campaigns = _reference(conn, Campaign.campaign_id)
+    if "campaign_id" in frame:
+        check.flag(frame["campaign_id"].notna() & ~frame["campaign_id"].isin(list(campaigns)), "unknown campaign")
+    # An order's lines must agree on the order's own fields, or the order cannot be kept.
+    header = ["customer_id", "ts", "channel", "region", "warehouse_id", "status"]
+    disagree = frame.groupby(order_id)[header].transform("nunique").gt(1).any(axis=1)
+    check.flag(disagree, "lines of this order_id disagree on customer, time, channel, region, warehouse or status")
+    if line_no.notna().any():
+        check.flag(pd.Series(list(zip(order_id, line_no)), index=frame.index).duplicated(keep=False) & line_no.notna(),
+                   "duplicate line_no within order")
+    check.flag(order_id.isin(list(_existing_orders(conn, order_id))), "order_id already in the database")
+    good = check.good
+    lines = pd.DataFrame({
+        "order_id": order_id[good].astype("int64"), "sku": frame["sku"][good].astype(str),
+        "qty": qty[good].astype("int64"), "unit_price": unit_price[good].astype("float64"),
+        "unit_cost": unit_cost[good].fillna(0.0).astype("float64"),
+        "line_no": line_no[good],
+    })
+    if lines["line_no"].isna().any():
+        lines["line_no"] = lines.groupby("order_id").cumcount() + 1
+    lines["line_no"] = lines["line_no"].astype("int64")
+    first = frame[good].groupby(order_id[good]).head(1)
+    ts_good = ts[first.index].astype("int64")
+    status = first["status"].astype(str)
+    orders = pd.DataFrame({
+        "order_id": order_id[first.index].astype("int64"),
+        "customer_id": customer_id[first.index].astype("int64"),
+        "session_id": pd.Series(pd.NA, index=first.index, dtype="Int64"),
+        "ts_utc": ts_good,
+        "channel": first["channel"].astype(str),
+        "campaign_id": first["campaign_id"] if "campaign_id" in first else None,
+        "is_returning": first["is_returning"].str.lower().isin(["true", "1", "yes"]) if "is_returning" in first else False,
+        "region": first["region"].astype(str),
+        "warehouse_id": first["warehouse_id"].astype(str),
+        "status": status,
+        "discount": discount[first.index].fillna(0.0).astype("float64"),
+        "paid_ts_utc": ts_good.where(status == "paid"),
+        "cancelled_ts_utc": ts_good.where(status == "cancelled"),
+    })
+    totals = (lines["qty"] * lines["unit_price"]).groupby(lines["order_id"]).sum()
+    orders["amount"] = orders["order_id"].map(totals) - orders["discount"]
+    return {"orders": orders, "order_lines": lines}, check.problems
+
+
+def _validate_ad_spend(conn: Connection, frame: pd.DataFrame, tz: ZoneInfo) -> tuple[dict, pd.Series]:
+    check = _Checker(frame)
+    check.known("campaign_id", _reference(conn, Campaign.campaign_id), "campaign")
+    ts = _parse_ts(frame["ts"], tz)
+    check.flag(ts.isna(), "ts is not a time")
+    spend = check.number("spend", minimum=0)
+    impressions = check.number("impressions", integer=True, minimum=0, required=False)
+    clicks = check.number("clicks", integer=True, minimum=0, required=False)
+    minute = ts // 60
+    check.flag(pd.Series(list(zip(frame["campaign_id"], minute)), index=frame.index).duplicated(keep=False),
+               "duplicate campaign and minute")
+    good = check.good
+    spend_rows = pd.DataFrame({
+        "campaign_id": frame["campaign_id"][good].astype(str), "minute_utc": minute[good].astype("int64"),
+        "spend": spend[good].astype("float64"), "impressions": impressions[good].fillna(0).astype("int64"),
+        "clicks": clicks[good].fillna(0).astype("int64"),
+    })
+    return {"ad_spend": spend_rows}, check.problems
+
+
+def _apply_stock_snapshot(conn: Connection, frame: pd.DataFrame, tz: ZoneInfo, ref: str) -> tuple[pd.Series, int]:
+    check = _Checker(frame)
+    check.known("sku", _reference(conn, Product.sku), "SKU")
+    check.known("warehouse_id", _reference(conn, Warehouse.warehouse_id), "warehouse")
+    on_hand = check.number("on_hand", integer=True, minimum=0)
+    safety = check.number("safety_stock", integer=True, minimum=0, required=False)
+    reorder = check.number("reorder_point", integer=True, minimum=0, required=False)
+    lead = check.number("lead_time_days", minimum=0, required=False)
+    ts = _parse_ts(frame["ts"], tz) if "ts" in frame else pd.Series(int(time.time()), index=frame.index, dtype="Int64")
+    check.flag(ts.isna(), "ts is not a time")
+    check.flag(pd.Series(list(zip(frame["sku"], frame["warehouse_id"])), index=frame.index).duplicated(keep=False),
+               "duplicate SKU and warehouse")
+    good = check.good
+    current = {
+        (s, w): (o, ss, rp, lt)
+        for s, w, o, ss, rp, lt in conn.execute(
+            select(StockLevel.sku, StockLevel.warehouse_id, StockLevel.on_hand, StockLevel.safety_stock,
+                   StockLevel.reorder_point, StockLevel.lead_time_days)
+        ).all()
+    }
+    movements, new_levels, changed_levels = [], [], []
+    for index in frame.index[good]:
+        key = (str(frame.at[index, "sku"]), str(frame.at[index, "warehouse_id"]))
+        old = current.get(key, (0, 0, 0, 7.0))
+        row = {
+            "sku": key[0], "warehouse_id": key[1], "on_hand": int(on_hand[index]),
+            "safety_stock": int(safety[index]) if pd.notna(safety[index]) else old[1],
+            "reorder_point": int(reorder[index]) if pd.notna(reorder[index]) else old[2],
+            "lead_time_days": float(lead[index]) if pd.notna(lead[index]) else old[3],
+            "updated_ts_utc": int(ts[index]),
+        }
+        (changed_levels if key in current else new_levels).append(row)
+        if row["on_hand"] != old[0]:
+            movements.append({"sku": key[0], "warehouse_id": key[1], "ts_utc": int(ts[index]),
+                              "qty_delta": row["on_hand"] - old[0], "reason": "import", "ref_id": f"{ref}:{index + 2}"})
+    if new_levels:
+        conn.execute(insert(StockLevel.__table__), new_levels)
+    if changed_levels:
+        conn.execute(
+            update(StockLevel)
+            .where(StockLevel.sku == bindparam("k_sku"), StockLevel.warehouse_id == bindparam("k_wh"))
+            .values(on_hand=bindparam("on_hand"), safety_stock=bindparam("safety_stock"),
+                    reorder_point=bindparam("reorder_point"), lead_time_days=bindparam("lead_time_days"),
+                    updated_ts_utc=bindparam("updated_ts_utc")),
+            [{**{k: v for k, v in r.items() if k not in ("sku", "warehouse_id")}, "k_sku": r["sku"], "k_wh": r["warehouse_id"]}
+             for r in changed_levels],
+        )
+    if movements:
+        conn.execute(insert_ignore(conn, StockMovement.__table__), movements)
+    return check.problems, int(good.sum())
+
+
+def import_file(conn: Connection, path: Path, tz: ZoneInfo) -> ImportReport:
+    """Validate and apply one export inside the caller's transaction."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImportError_(f"{path}: no such file")
+    kind = file_kind(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    report = ImportReport(path=str(path), kind=kind)
+    if conn.execute(select(ImportedFile.sha256).where(ImportedFile.sha256 == digest)).first():
+        report.duplicate_file = True
+        return report
+    frame = read_table(path)
+    if frame.empty:
+        raise ImportError_(f"{path.name}: the file has a header but no rows")
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    required, _optional = KINDS[kind]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise ImportError_(f"{path.name}: missing required column(s) {', '.join(missing)} for a {kind} export")
+    frame = frame.reset_index(drop=True)
+    if kind == "stock":
+        problems, accepted = _apply_stock_snapshot(conn, frame, tz, digest[:12])
+    else:
+        validate = _validate_orders if kind == "orders" else _validate_ad_spend
+        frames, problems = validate(conn, frame, tz)
+        report.write = write_batch(conn, frames, tz)
+        accepted = int((problems == "").sum())
+    bad = problems[problems != ""]
+    report.accepted, report.rejected = accepted, len(bad)
+    if len(bad):
+        conn.execute(
+            insert(ImportReject.__table__),
+            [{"sha256": digest, "row_number": int(i) + 2, "reason": reason.rstrip("; "),
+              "row_json": json.dumps({k: (None if pd.isna(v) else str(v)) for k, v in frame.loc[i].items()}, ensure_ascii=False)}
+             for i, reason in bad.items()],
+        )
+        report.reasons = [f"row {int(i) + 2}: {reason.rstrip('; ')}" for i, reason in bad.items()]
+    conn.execute(
+        insert(ImportedFile.__table__).values(
+            sha256=digest, path=str(path), kind=kind, ts_utc=int(time.time()),
+            rows_accepted=report.accepted, rows_rejected=report.rejected,
+        )
+    )
+    return report
+
+
+def pending_files(drop_dir: Path) -> list[Path]:
+    if not drop_dir.is_dir():
+        return []
+    return sorted(p for p in drop_dir.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+
+
+def import_pending(conn: Connection, drop_dir: Path, tz: ZoneInfo) -> list[ImportReport]:
+    """Import every export in the drop folder not imported before. A file refused as a whole
+    is remembered with its reason (import_rejects row 0) so it is not retried every minute."""
+    reports = []
+    for path in pending_files(drop_dir):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if conn.execute(select(ImportedFile.sha256).where(ImportedFile.sha256 == digest)).first():
+            continue
+        try:
+            with conn.begin_nested():
+                reports.append(import_file(conn, path, tz))
+        except ImportError_ as exc:
+            conn.execute(insert(ImportReject.__table__).values(sha256=digest, row_number=0, reason=str(exc), row_json="{}"))
+            conn.execute(insert(ImportedFile.__table__).values(
+                sha256=digest, path=str(path), kind="refused", ts_utc=int(time.time()), rows_accepted=0, rows_rejected=0))
+            reports.append(ImportReport(path=str(path), kind="refused", reasons=[str(exc)]))
+    return reports

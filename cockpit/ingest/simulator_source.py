@@ -1,0 +1,220 @@
+"""The simulator as an event source: seeding history, and each refresh's new minutes.
+
+The simulator (data/simulator.py) is pure; this module gives it its state from the database,
+parks events dated after the ingested minute (deliveries, returns, reviews) in sim_outbox,
+and releases them when their minute comes.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Connection, delete, func, insert, select
+
+from cockpit.db.dialect import insert_ignore
+from cockpit.db.schema import (
+    Campaign,
+    Customer,
+    IngestWatermark,
+    ReplenishmentOrder,
+    SimOutbox,
+    StockLevel,
+    TABLES,
+)
+from cockpit.ingest.writer import TIME_COLUMNS, records
+from data import simulator
+
+SOURCE = "simulator"
+REFERENCE_FRAMES = ("suppliers", "products", "warehouses", "channels", "campaigns", "experiments", "stock_levels")
+STATE_STOCK_COLUMNS = ["sku", "warehouse_id", "on_hand", "safety_stock", "reorder_point", "lead_time_days"]
+
+
+@dataclass(frozen=True)
+class SimParams:
+    """What makes the simulated shop the same world from seed to live mode."""
+
+    seed: int
+    scenario: str
+    anchor_minute: int
+    history_start_minute: int
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__)
+
+    @classmethod
+    def from_json(cls, text: str) -> "SimParams":
+        return cls(**json.loads(text))
+
+    @property
+    def scenario_obj(self) -> simulator.Scenario:
+        return simulator.Scenario(name=self.scenario, anchor_minute=self.anchor_minute)
+
+
+def read_watermark(conn: Connection) -> tuple[int, SimParams] | None:
+    row = conn.execute(
+        select(IngestWatermark.minute_utc, IngestWatermark.params_json).where(IngestWatermark.source == SOURCE)
+    ).first()
+    return (int(row[0]), SimParams.from_json(row[1])) if row else None
+
+
+def write_watermark(conn: Connection, minute: int, params: SimParams) -> None:
+    table = IngestWatermark.__table__
+    conn.execute(delete(table).where(table.c.source == SOURCE))
+    conn.execute(insert(table).values(source=SOURCE, minute_utc=minute, params_json=params.to_json()))
+
+
+def write_catalog(conn: Connection, catalog: simulator.Catalog) -> None:
+    """Reference data (products, warehouses, channels, campaigns...) and initial stock."""
+    for name in REFERENCE_FRAMES:
+        frame: pd.DataFrame = getattr(catalog, name)
+        table = TABLES[name]
+        columns = [c.name for c in table.columns if c.name in frame.columns]
+        conn.execute(insert_ignore(conn, table), records(frame, columns))
+
+
+def load_state(conn: Connection, cache: dict | None = None) -> simulator.SimState:
+    """The simulator's view of the shop, read from the database.
+
+    Customers only grow, so a per-process cache keyed by their count saves re-reading
+    tens of thousands of rows every minute."""
+    count = conn.execute(select(func.count()).select_from(Customer)).scalar()
+    if cache is not None and cache.get("customer_count") == count:
+        customers = cache["customers"]
+    else:
+        customers = pd.DataFrame(
+            conn.execute(
+                select(Customer.customer_id, Customer.created_ts_utc, Customer.region, Customer.acquisition_channel)
+            ).all(),
+            columns=["customer_id", "created_ts_utc", "region", "acquisition_channel"],
+        ).astype({"customer_id": "int64", "created_ts_utc": "int64"})
+        if cache is not None:
+            cache.update(customer_count=count, customers=customers)
+    stock = pd.DataFrame(
+        conn.execute(select(*[StockLevel.__table__.c[c] for c in STATE_STOCK_COLUMNS])).all(),
+        columns=STATE_STOCK_COLUMNS,
+    )
+    open_replenishments = pd.DataFrame(
+        conn.execute(
+            select(
+                ReplenishmentOrder.replenishment_id, ReplenishmentOrder.sku, ReplenishmentOrder.warehouse_id,
+                ReplenishmentOrder.qty, ReplenishmentOrder.created_ts_utc, ReplenishmentOrder.expected_ts_utc,
+            ).where(ReplenishmentOrder.status == "open")
+        ).all(),
+        columns=["replenishment_id", "sku", "warehouse_id", "qty", "created_ts_utc", "expected_ts_utc"],
+    )
+    paused = frozenset(conn.execute(select(Campaign.campaign_id).where(Campaign.status == "paused")).scalars())
+    return simulator.SimState(
+        customers=customers, stock=stock, open_replenishments=open_replenishments, paused_campaigns=paused
+    )
+
+
+def hour_windows(start: int, end: int) -> list[tuple[int, int]]:
+    """[start, end) cut at whole hours, so a long catch-up is simulated in hour-sized steps."""
+    windows = []
+    while start < end:
+        stop = min(end, (start // 60 + 1) * 60)
+        windows.append((start, stop))
+        start = stop
+    return windows
+
+
+def split_due(frames: dict[str, pd.DataFrame], end_minute: int) -> tuple[dict[str, pd.DataFrame], list[dict]]:
+    """Split frames into rows dated before end_minute and outbox rows for the rest."""
+    due: dict[str, pd.DataFrame] = {}
+    parked: list[dict] = []
+    end_ts = end_minute * 60
+    for name, frame in frames.items():
+        column = TIME_COLUMNS.get(name)
+        if frame.empty or column is None:
+            due[name] = frame
+            continue
+        stamps = frame[column] * (60 if column == "minute_utc" else 1)
+        later = stamps >= end_ts
+        due[name] = frame[~later]
+        for row, stamp in zip(records(frame[later]), stamps[later].to_numpy()):
+            parked.append({"due_minute_utc": int(stamp) // 60, "kind": name, "payload_json": json.dumps(row)})
+    return due, parked
+
+
+def release_outbox(conn: Connection, until_minute: int) -> dict[str, pd.DataFrame]:
+    """Take parked events whose minute has come (<= until_minute) out of the outbox."""
+    rows = conn.execute(
+        select(SimOutbox.outbox_id, SimOutbox.kind, SimOutbox.payload_json).where(
+            SimOutbox.due_minute_utc <= until_minute
+        )
+    ).all()
+    if not rows:
+        return {}
+    by_kind: dict[str, list[dict]] = {}
+    for _id, kind, payload in rows:
+        by_kind.setdefault(kind, []).append(json.loads(payload))
+    conn.execute(delete(SimOutbox).where(SimOutbox.due_minute_utc <= until_minute))
+    return {kind: pd.DataFrame.from_records(items) for kind, items in by_kind.items()}
+
+
+def park(conn: Connection, parked: list[dict]) -> None:
+    if parked:
+        conn.execute(insert(SimOutbox.__table__), parked)
+
+
+def merge_frames(parts: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    merged: dict[str, list[pd.DataFrame]] = {}
+    for frames in parts:
+        for name, frame in frames.items():
+            if not frame.empty:
+                merged.setdefault(name, []).append(frame)
+    return {name: pd.concat(items, ignore_index=True) for name, items in merged.items()}
+
+
+def simulate_minutes(
+    catalog: simulator.Catalog, state: simulator.SimState, start: int, end: int, params: SimParams
+) -> tuple[dict[str, pd.DataFrame], simulator.SimState]:
+    """Run the simulator over [start, end) in hour-aligned windows."""
+    parts = []
+    for window_start, window_end in hour_windows(start, end):
+        frames, state = simulator.simulate(
+            catalog, state, window_start, window_end, scenario=params.scenario_obj, seed=params.seed
+        )
+        parts.append(frames)
+    return merge_frames(parts), state
+
+
+class SimulatorSource:
+    """Live mode: each refresh simulates the minutes after the watermark up to `until`."""
+
+    name = SOURCE
+
+    def __init__(self, scenario: str, max_catchup_minutes: int):
+        self.scenario = scenario
+        self.max_catchup_minutes = max_catchup_minutes
+        self._cache: dict = {}
+        self._catalogs: dict[tuple[int, int], simulator.Catalog] = {}
+
+    def catalog(self, params: SimParams) -> simulator.Catalog:
+        key = (params.seed, params.history_start_minute)
+        if key not in self._catalogs:
+            self._catalogs[key] = simulator.build_catalog(params.seed, params.history_start_minute)
+        return self._catalogs[key]
+
+    def collect(self, conn: Connection, until_minute: int) -> tuple[dict[str, pd.DataFrame], int | None, int]:
+        """Frames for the minutes (watermark, until_minute], the new watermark and how many
+        minutes were simulated. Returns ({}, None, 0) when there is nothing to do or the
+        database was never seeded by the simulator."""
+        mark = read_watermark(conn)
+        if mark is None:
+            return {}, None, 0
+        watermark, params = mark
+        if params.scenario != self.scenario:
+            # A scenario switched in live mode takes effect from the next minute.
+            params = SimParams(params.seed, self.scenario, watermark + 1, params.history_start_minute)
+        end = min(until_minute + 1, watermark + 1 + self.max_catchup_minutes)
+        if end <= watermark + 1:
+            return {}, None, 0
+        state = load_state(conn, self._cache)
+        frames, _ = simulate_minutes(self.catalog(params), state, watermark + 1, end, params)
+        due, parked = split_due(frames, end)
+        park(conn, parked)
+        released = release_outbox(conn, end - 1)
+        write_watermark(conn, end - 1, params)
+        return merge_frames([due, released]), end - 1, end - 1 - watermark

@@ -1,0 +1,137 @@
+"""Job bodies the scheduler runs: the minute refresh (ingest, aggregate, alert, heartbeat)."""
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, delete, insert
+
+from cockpit import alerts
+from cockpit.config import Settings
+from cockpit.db.dialect import write_transaction
+from cockpit.db.engine import get_engine
+from cockpit.db.schema import CartAdd, PageView, RefreshRun, UvHour, UvMinute
+from cockpit.ingest.dropfolder import import_pending
+from cockpit.ingest.simulator_source import SimulatorSource
+from cockpit.ingest.writer import WriteResult, write_batch
+from cockpit.metrics.aggregate import rebuild_minutes
+from cockpit.metrics.read import last_heartbeat, metric_values
+
+log = logging.getLogger(__name__)
+REFRESH_LOCK = "cockpit-refresh"
+# The minute-level UV table answers windows inside one hour; older minutes are only read
+# through the hour and day tables, so two days of it are plenty.
+UV_MINUTE_KEEP_MINUTES = 2 * 1440
+
+
+@dataclass
+class RefreshReport:
+    status: str  # ok | skipped | failed
+    data_minute: int | None = None
+    events: int = 0
+    minutes: int = 0
+    duration_s: float = 0.0
+    transitions: list = field(default_factory=list)
+    imports: list = field(default_factory=list)
+    message: str = ""
+
+
+# One source object per process and settings: it caches the simulator's catalog and customers.
+_SOURCES: dict[tuple, SimulatorSource] = {}
+
+
+def _simulator_source(settings: Settings) -> SimulatorSource:
+    key = (settings.db_url, settings.scenario, settings.max_catchup_minutes)
+    if key not in _SOURCES:
+        _SOURCES[key] = SimulatorSource(settings.scenario, settings.max_catchup_minutes)
+    return _SOURCES[key]
+
+
+def purge_old_raw_events(conn: Connection, now_minute: int, retention_days: int) -> None:
+    """Retention: raw page views and cart adds older than the retention go (their minutes
+    stay in the aggregates); minute-level UV rows go after two days, hourly after retention."""
+    cutoff_ts = (now_minute - retention_days * 1440) * 60
+    conn.execute(delete(PageView).where(PageView.ts_utc < cutoff_ts))
+    conn.execute(delete(CartAdd).where(CartAdd.ts_utc < cutoff_ts))
+    conn.execute(delete(UvMinute).where(UvMinute.minute_utc < now_minute - UV_MINUTE_KEEP_MINUTES))
+    conn.execute(delete(UvHour).where(UvHour.hour_utc < (now_minute - retention_days * 1440) // 60))
+
+
+def refresh(settings: Settings, now_ts: float | None = None) -> RefreshReport:
+    """One refresh run: everything new since the watermark, in one transaction.
+
+    Holds the database-wide refresh lock for the whole run; if another process holds it, the
+    run is skipped. A run that fails leaves the database as it was (the transaction rolls
+    back) and records a failed heartbeat; the next run catches up."""
+    started = time.time() if now_ts is None else now_ts
+    clock = time.perf_counter()
+    now_minute = int(started) // 60
+    until_minute = now_minute - 1  # the last complete minute
+    engine = get_engine(settings.db_url)
+    tz = settings.tz
+    try:
+        with write_transaction(engine, REFRESH_LOCK) as conn:
+            if conn is None:
+                return RefreshReport(status="skipped", message="another refresh holds the lock")
+            report = _refresh_in_transaction(conn, settings, until_minute, tz)
+            report.duration_s = time.perf_counter() - clock
+            conn.execute(
+                insert(RefreshRun.__table__).values(
+                    started_ts_utc=started, finished_ts_utc=started + report.duration_s,
+                    data_minute_utc=report.data_minute, duration_s=report.duration_s,
+                    events_ingested=report.events, minutes_ingested=report.minutes, status="ok",
+                    message=report.message, host=socket.gethostname(),
+                )
+            )
+            return report
+    except Exception as exc:  # recorded, then re-raised for the caller (scheduler logs it)
+        duration = time.perf_counter() - clock
+        log.exception("refresh failed")
+        try:
+            with engine.begin() as conn:
+                conn.execute(
+                    insert(RefreshRun.__table__).values(
+                        started_ts_utc=started, finished_ts_utc=started + duration, duration_s=duration,
+                        status="failed", message=f"{type(exc).__name__}: {exc}"[:2000], host=socket.gethostname(),
+                    )
+                )
+        except Exception:
+            log.exception("could not record the failed refresh")
+        raise
+
+
+def _refresh_in_transaction(conn: Connection, settings: Settings, until_minute: int, tz) -> RefreshReport:
+    total = WriteResult()
+    report = RefreshReport(status="ok")
+    data_minute = None
+    if "simulator" in settings.sources:
+        frames, new_mark, minutes = _simulator_source(settings).collect(conn, until_minute)
+        if new_mark is not None:
+            data_minute = new_mark
+            total.merge(write_batch(conn, frames, tz))
+            report.minutes = minutes
+    if "dropfolder" in settings.sources:
+        imports = import_pending(conn, settings.drop_dir, tz)
+        for item in imports:
+            total.merge(item.write)
+        report.imports = imports
+    if data_minute is None:
+        # Without new simulated minutes the data reaches as far as the newest minute anything
+        # was ingested for, or stays where the last refresh left it: never "now" by default.
+        previous = last_heartbeat(conn)
+        candidates = [m for m in (max(total.touched_minutes, default=None), previous and previous.data_minute_utc) if m]
+        data_minute = max(candidates, default=None)
+    cutoff = until_minute - settings.retention_days * 1440
+    rebuild_minutes(conn, (m for m in total.touched_minutes if m > cutoff))
+    if data_minute is not None:
+        report.transitions = alerts.evaluate_alerts(
+            conn, data_minute,
+            lambda metric, kind, window, as_of: metric_values(conn, metric, kind, window, as_of, tz),
+        )
+    purge_old_raw_events(conn, until_minute, settings.retention_days)
+    report.data_minute = data_minute
+    report.events = total.events
+    report.message = f"{total.events} events, {len(total.touched_minutes)} minutes re-aggregated"
+    return report

@@ -1,0 +1,165 @@
+"""Builds the minute-level aggregate tables from the raw events, for given minutes only.
+
+The refresh passes the minutes a batch touched: each aggregate row of those minutes is
+deleted and rebuilt from the raw events of the same minutes, so the cost follows the new
+events (an index range scan on ts_utc), a late event re-aggregates the minute it belongs to,
+and running it twice gives the same rows. A backfill passes one range covering the history.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from sqlalchemy import Connection, and_, case, delete, func, insert, literal, literal_column, null, select, union_all
+
+from cockpit.db.schema import (
+    AdSpend,
+    AggCampaignMinute,
+    AggSalesMinute,
+    AggSkuMinute,
+    AggTrafficMinute,
+    Campaign,
+    CartAdd,
+    Order,
+    OrderLine,
+    PageView,
+    Return,
+    Session,
+)
+
+
+# Inline (not a bound parameter) so that PostgreSQL sees the same expression in SELECT and
+# GROUP BY.
+SECONDS_PER_MINUTE = literal_column("60")
+
+
+def minute_ranges(minutes: Iterable[int]) -> list[tuple[int, int]]:
+    """Contiguous [start, end) ranges covering the given minutes."""
+    ranges: list[tuple[int, int]] = []
+    for minute in sorted(set(minutes)):
+        if ranges and ranges[-1][1] == minute:
+            ranges[-1] = (ranges[-1][0], minute + 1)
+        else:
+            ranges.append((minute, minute + 1))
+    return ranges
+
+
+def _in_minutes(ts_column, start: int, end: int):
+    return and_(ts_column >= start * 60, ts_column < end * 60)
+
+
+def _traffic(start: int, end: int):
+    sessions = select(
+        (Session.ts_utc // SECONDS_PER_MINUTE).label("minute_utc"), Session.channel, Session.is_returning,
+        literal(1).label("sessions"), literal(0).label("page_views"), literal(0).label("cart_adds"),
+        null().label("visitor_id"), Session.duration_s.label("session_seconds"),
+    ).where(_in_minutes(Session.ts_utc, start, end))
+    views = select(
+        (PageView.ts_utc // SECONDS_PER_MINUTE), PageView.channel, PageView.is_returning,
+        literal(0), literal(1), literal(0), PageView.visitor_id, literal(0),
+    ).where(_in_minutes(PageView.ts_utc, start, end))
+    carts = select(
+        (CartAdd.ts_utc // SECONDS_PER_MINUTE), CartAdd.channel, CartAdd.is_returning,
+        literal(0), literal(0), literal(1), null(), literal(0),
+    ).where(_in_minutes(CartAdd.ts_utc, start, end))
+    events = union_all(sessions, views, carts).subquery()
+    return select(
+        events.c.minute_utc, events.c.channel, events.c.is_returning,
+        func.sum(events.c.sessions), func.sum(events.c.page_views), func.sum(events.c.cart_adds),
+        func.count(events.c.visitor_id.distinct()), func.sum(events.c.session_seconds),
+    ).group_by(events.c.minute_utc, events.c.channel, events.c.is_returning)
+
+
+def _paid_units(start: int, end: int):
+    return (
+        select(Order.order_id, func.sum(OrderLine.qty).label("units"))
+        .join(OrderLine, OrderLine.order_id == Order.order_id)
+        .where(_in_minutes(Order.ts_utc, start, end), Order.paid_ts_utc.is_not(None))
+        .group_by(Order.order_id)
+        .subquery()
+    )
+
+
+def _sales(start: int, end: int):
+    units = _paid_units(start, end)
+    paid = Order.paid_ts_utc.is_not(None)
+    return (
+        select(
+            (Order.ts_utc // SECONDS_PER_MINUTE).label("minute_utc"), Order.channel, Order.is_returning,
+            func.count(), func.sum(case((paid, 1), else_=0)),
+            func.sum(case((Order.cancelled_ts_utc.is_not(None), 1), else_=0)),
+            func.sum(case((paid, Order.amount), else_=0.0)),
+            func.coalesce(func.sum(units.c.units), 0),
+        )
+        .outerjoin(units, units.c.order_id == Order.order_id)
+        .where(_in_minutes(Order.ts_utc, start, end))
+        .group_by(Order.ts_utc // SECONDS_PER_MINUTE, Order.channel, Order.is_returning)
+    )
+
+
+def _skus(start: int, end: int):
+    sold = (
+        select(
+            (Order.ts_utc // SECONDS_PER_MINUTE).label("minute_utc"), OrderLine.sku, Order.warehouse_id,
+            OrderLine.qty.label("units_sold"), (OrderLine.qty * OrderLine.unit_price).label("revenue"),
+            literal(0).label("units_returned"),
+        )
+        .join(OrderLine, OrderLine.order_id == Order.order_id)
+        .where(_in_minutes(Order.ts_utc, start, end), Order.paid_ts_utc.is_not(None))
+    )
+    returned = (
+        select((Return.ts_utc // SECONDS_PER_MINUTE), Return.sku, Order.warehouse_id, literal(0), literal(0.0), Return.qty)
+        .join(Order, Order.order_id == Return.order_id)
+        .where(_in_minutes(Return.ts_utc, start, end))
+    )
+    rows = union_all(sold, returned).subquery()
+    return select(
+        rows.c.minute_utc, rows.c.sku, rows.c.warehouse_id,
+        func.sum(rows.c.units_sold), func.sum(rows.c.revenue), func.sum(rows.c.units_returned),
+    ).group_by(rows.c.minute_utc, rows.c.sku, rows.c.warehouse_id)
+
+
+def _campaigns(start: int, end: int):
+    spend = select(
+        AdSpend.minute_utc.label("minute_utc"), AdSpend.campaign_id.label("campaign_id"),
+        AdSpend.spend.label("spend"), AdSpend.impressions.label("impressions"), AdSpend.clicks.label("clicks"),
+        literal(0).label("orders"), literal(0.0).label("revenue"),
+    ).where(AdSpend.minute_utc >= start, AdSpend.minute_utc < end)
+    attributed = select(
+        (Order.ts_utc // SECONDS_PER_MINUTE), Order.campaign_id, literal(0.0), literal(0), literal(0), literal(1), Order.amount,
+    ).where(
+        _in_minutes(Order.ts_utc, start, end), Order.campaign_id.is_not(None), Order.paid_ts_utc.is_not(None)
+    )
+    rows = union_all(spend, attributed).subquery()
+    return (
+        select(
+            rows.c.minute_utc, rows.c.campaign_id, func.coalesce(Campaign.channel, "unknown"),
+            func.sum(rows.c.spend), func.sum(rows.c.impressions), func.sum(rows.c.clicks),
+            func.sum(rows.c.orders), func.sum(rows.c.revenue),
+        )
+        .outerjoin(Campaign, Campaign.campaign_id == rows.c.campaign_id)
+        .group_by(rows.c.minute_utc, rows.c.campaign_id, Campaign.channel)
+    )
+
+
+AGGREGATES = (
+    (AggTrafficMinute, _traffic, ["minute_utc", "channel", "is_returning", "sessions", "page_views", "cart_adds", "uv", "session_seconds"]),
+    (AggSalesMinute, _sales, ["minute_utc", "channel", "is_returning", "orders", "paid_orders", "cancelled_orders", "gmv", "units"]),
+    (AggSkuMinute, _skus, ["minute_utc", "sku", "warehouse_id", "units_sold", "revenue", "units_returned"]),
+    (AggCampaignMinute, _campaigns, ["minute_utc", "campaign_id", "channel", "spend", "impressions", "clicks", "orders", "revenue"]),
+)
+
+
+def rebuild_minutes(conn: Connection, minutes: Iterable[int]) -> int:
+    """Rebuild every aggregate table for `minutes`; returns the number of ranges rebuilt."""
+    ranges = minute_ranges(minutes)
+    for start, end in ranges:
+        rebuild_range(conn, start, end)
+    return len(ranges)
+
+
+def rebuild_range(conn: Connection, start: int, end: int) -> None:
+    """Rebuild every aggregate table for minutes in [start, end)."""
+    for model, query, columns in AGGREGATES:
+        table = model.__table__
+        conn.execute(delete(table).where(table.c.minute_utc >= start, table.c.minute_utc < end))
+        conn.execute(insert(table).from_select(columns, query(start, end)))

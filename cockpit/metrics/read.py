@@ -1,0 +1,337 @@
+"""Reads metrics from the aggregate tables: exact UV over any window, KPIs, per-entity values.
+
+Windows are half-open minute ranges [start_minute, end_minute) in epoch minutes (UTC). A
+metric "over the last N minutes as of minute m" covers [m - N + 1, m + 1).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, and_, func, select, union_all
+
+from cockpit.db.schema import (
+    AggCampaignMinute,
+    AggSalesMinute,
+    AggSkuMinute,
+    AggTrafficMinute,
+    Campaign,
+    RefreshRun,
+    StockLevel,
+    UvDay,
+    UvHour,
+    UvMinute,
+)
+from cockpit.timebuckets import day_start_minute, local_day_of
+
+VELOCITY_DAYS = 7  # sales velocity behind days of cover
+
+
+def _uv_pieces(start: int, end: int, tz: ZoneInfo, activity: str):
+    """Selects of visitor_id (and channel) whose union is exactly the visitors of [start, end).
+
+    A window is split into whole buckets, the suffix of its first bucket (rows last seen at or
+    after `start`) and the prefix of its last (rows first seen before `end`); each piece is
+    exact, so COUNT(DISTINCT) over their union is too. Coarse buckets keep it cheap: a
+    seven-day window reads about eight days of daily rows, not 10,080 minutes."""
+    def rows(model, bucket_col, lo_bucket, hi_bucket, *extra):
+        bucket = getattr(model, bucket_col)
+        return select(model.visitor_id, model.channel).where(
+            model.activity == activity, bucket >= lo_bucket, bucket <= hi_bucket, *extra
+        )
+
+    first_day, last_day = local_day_of(start, tz), local_day_of(end - 1, tz)
+    if first_day != last_day or start == day_start_minute(first_day, tz):
+        pieces = []
+        if start == day_start_minute(first_day, tz):
+            whole_from = first_day
+        else:
+            pieces.append(rows(UvDay, "day_local", first_day, first_day, UvDay.last_minute >= start))
+            whole_from = first_day + 1
+        if end == day_start_minute(last_day + 1, tz):
+            whole_to = last_day
+        else:
+            pieces.append(rows(UvDay, "day_local", last_day, last_day, UvDay.first_minute < end))
+            whole_to = last_day - 1
+        if whole_from <= whole_to:
+            pieces.append(rows(UvDay, "day_local", whole_from, whole_to))
+        return pieces
+    first_hour, last_hour = start // 60, (end - 1) // 60
+    if first_hour != last_hour or start % 60 == 0:
+        pieces = []
+        whole_from, whole_to = first_hour, last_hour
+        if start % 60:
+            pieces.append(rows(UvHour, "hour_utc", first_hour, first_hour, UvHour.last_minute >= start))
+            whole_from += 1
+        if end % 60:
+            pieces.append(rows(UvHour, "hour_utc", last_hour, last_hour, UvHour.first_minute < end))
+            whole_to -= 1
+        if whole_from <= whole_to:
+            pieces.append(rows(UvHour, "hour_utc", whole_from, whole_to))
+        return pieces
+    return [rows(UvMinute, "minute_utc", start, end - 1)]
+
+
+def unique_visitors(
+    conn: Connection, start: int, end: int, tz: ZoneInfo, *, activity: str = "visit", by_channel: bool = False
+) -> int | pd.Series:
+    """Exact distinct visitors ('visit') or paying visitors ('pay') in [start, end).
+
+    Returns an int, or with by_channel a Series of counts indexed by channel."""
+    if end <= start:
+        return pd.Series(dtype="int64") if by_channel else 0
+    pieces = _uv_pieces(start, end, tz, activity)
+    union = (union_all(*pieces) if len(pieces) > 1 else pieces[0]).subquery()
+    if by_channel:
+        rows = conn.execute(
+            select(union.c.channel, func.count(union.c.visitor_id.distinct())).group_by(union.c.channel)
+        ).all()
+        return pd.Series({channel: int(count) for channel, count in rows}, dtype="int64")
+    return int(conn.execute(select(func.count(union.c.visitor_id.distinct()))).scalar() or 0)
+
+
+@dataclass(frozen=True)
+class Kpis:
+    """Shop-wide figures over one window; rates are fractions (0.031 = 3.1%)."""
+
+    start_minute: int
+    end_minute: int
+    uv: int
+    paying_visitors: int
+    sessions: int
+    page_views: int
+    cart_adds: int
+    orders: int
+    paid_orders: int
+    gmv: float
+    units: int
+
+    @property
+    def conversion_rate(self) -> float | None:
+        return self.orders / self.uv if self.uv else None
+
+    @property
+    def paying_conversion_rate(self) -> float | None:
+        return self.paying_visitors / self.uv if self.uv else None
+
+    @property
+    def aov(self) -> float | None:
+        return self.gmv / self.paid_orders if self.paid_orders else None
+
+
+def kpis(conn: Connection, start: int, end: int, tz: ZoneInfo) -> Kpis:
+    """The overview's shop-wide numbers for [start, end)."""
+    traffic = conn.execute(
+        select(
+            func.coalesce(func.sum(AggTrafficMinute.sessions), 0),
+            func.coalesce(func.sum(AggTrafficMinute.page_views), 0),
+            func.coalesce(func.sum(AggTrafficMinute.cart_adds), 0),
+        ).where(AggTrafficMinute.minute_utc >= start, AggTrafficMinute.minute_utc < end)
+    ).one()
+    sales = conn.execute(
+        select(
+            func.coalesce(func.sum(AggSalesMinute.orders), 0),
+            func.coalesce(func.sum(AggSalesMinute.paid_orders), 0),
+            func.coalesce(func.sum(AggSalesMinute.gmv), 0.0),
+            func.coalesce(func.sum(AggSalesMinute.units), 0),
+        ).where(AggSalesMinute.minute_utc >= start, AggSalesMinute.minute_utc < end)
+    ).one()
+    return Kpis(
+        start_minute=start,
+        end_minute=end,
+        uv=unique_visitors(conn, start, end, tz),
+        paying_visitors=unique_visitors(conn, start, end, tz, activity="pay"),
+        sessions=int(traffic[0]),
+        page_views=int(traffic[1]),
+        cart_adds=int(traffic[2]),
+        orders=int(sales[0]),
+        paid_orders=int(sales[1]),
+        gmv=float(sales[2]),
+        units=int(sales[3]),
+    )
+
+
+def traffic_series(conn: Connection, start: int, end: int) -> pd.DataFrame:
+    """Per minute and channel: minute_utc, channel, sessions, page_views, cart_adds, uv."""
+    rows = conn.execute(
+        select(
+            AggTrafficMinute.minute_utc, AggTrafficMinute.channel,
+            func.sum(AggTrafficMinute.sessions), func.sum(AggTrafficMinute.page_views),
+            func.sum(AggTrafficMinute.cart_adds), func.sum(AggTrafficMinute.uv),
+        )
+        .where(AggTrafficMinute.minute_utc >= start, AggTrafficMinute.minute_utc < end)
+        .group_by(AggTrafficMinute.minute_utc, AggTrafficMinute.channel)
+        .order_by(AggTrafficMinute.minute_utc)
+    ).all()
+    return pd.DataFrame(rows, columns=["minute_utc", "channel", "sessions", "page_views", "cart_adds", "uv"])
+
+
+def sales_series(conn: Connection, start: int, end: int) -> pd.DataFrame:
+    """Per minute: minute_utc, orders, paid_orders, gmv, units (all channels)."""
+    rows = conn.execute(
+        select(
+            AggSalesMinute.minute_utc, func.sum(AggSalesMinute.orders), func.sum(AggSalesMinute.paid_orders),
+            func.sum(AggSalesMinute.gmv), func.sum(AggSalesMinute.units),
+        )
+        .where(AggSalesMinute.minute_utc >= start, AggSalesMinute.minute_utc < end)
+        .group_by(AggSalesMinute.minute_utc)
+        .order_by(AggSalesMinute.minute_utc)
+    ).all()
+    return pd.DataFrame(rows, columns=["minute_utc", "orders", "paid_orders", "gmv", "units"])
+
+
+def campaign_performance(conn: Connection, start: int, end: int) -> pd.DataFrame:
+    """Per campaign over [start, end): campaign_id, channel, name, status, roi_floor, spend,
+    clicks, orders, revenue, roi ((revenue - spend) / spend), roas (revenue / spend)."""
+    totals = (
+        select(
+            AggCampaignMinute.campaign_id, func.sum(AggCampaignMinute.spend).label("spend"),
+            func.sum(AggCampaignMinute.clicks).label("clicks"), func.sum(AggCampaignMinute.orders).label("orders"),
+            func.sum(AggCampaignMinute.revenue).label("revenue"),
+        )
+        .where(AggCampaignMinute.minute_utc >= start, AggCampaignMinute.minute_utc < end)
+        .group_by(AggCampaignMinute.campaign_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(
+            Campaign.campaign_id, Campaign.channel, Campaign.name, Campaign.status, Campaign.roi_floor,
+            func.coalesce(totals.c.spend, 0.0), func.coalesce(totals.c.clicks, 0),
+            func.coalesce(totals.c.orders, 0), func.coalesce(totals.c.revenue, 0.0),
+        ).outerjoin(totals, totals.c.campaign_id == Campaign.campaign_id)
+    ).all()
+    frame = pd.DataFrame(
+        rows, columns=["campaign_id", "channel", "name", "status", "roi_floor", "spend", "clicks", "orders", "revenue"]
+    )
+    spend = frame["spend"].where(frame["spend"] > 0)
+    frame["roi"] = (frame["revenue"] - frame["spend"]) / spend
+    frame["roas"] = frame["revenue"] / spend
+    return frame
+
+
+def stock_water_levels(conn: Connection, as_of_minute: int) -> pd.DataFrame:
+    """Per SKU and warehouse: sku, warehouse_id, on_hand, safety_stock, reorder_point,
+    lead_time_days, daily_velocity (units/day over the last 7 days), days_of_cover (inf when
+    nothing sold), cover_ratio (on_hand / safety_stock)."""
+    start = as_of_minute - VELOCITY_DAYS * 1440 + 1
+    sold = (
+        select(AggSkuMinute.sku, AggSkuMinute.warehouse_id, func.sum(AggSkuMinute.units_sold).label("units"))
+        .where(AggSkuMinute.minute_utc >= start, AggSkuMinute.minute_utc <= as_of_minute)
+        .group_by(AggSkuMinute.sku, AggSkuMinute.warehouse_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(
+            StockLevel.sku, StockLevel.warehouse_id, StockLevel.on_hand, StockLevel.safety_stock,
+            StockLevel.reorder_point, StockLevel.lead_time_days, func.coalesce(sold.c.units, 0),
+        ).outerjoin(sold, and_(sold.c.sku == StockLevel.sku, sold.c.warehouse_id == StockLevel.warehouse_id))
+    ).all()
+    frame = pd.DataFrame(
+        rows, columns=["sku", "warehouse_id", "on_hand", "safety_stock", "reorder_point", "lead_time_days", "units_7d"]
+    )
+    frame["daily_velocity"] = frame.pop("units_7d") / VELOCITY_DAYS
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frame["days_of_cover"] = np.where(
+            frame["daily_velocity"] > 0, frame["on_hand"].clip(lower=0) / frame["daily_velocity"], np.inf
+        )
+        frame["cover_ratio"] = np.where(
+            frame["safety_stock"] > 0, frame["on_hand"].clip(lower=0) / frame["safety_stock"], np.inf
+        )
+    return frame
+
+
+def _entity_frame(entity_ids, values, volumes) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"entity_id": pd.Series(entity_ids, dtype="str"), "value": np.asarray(values, dtype="float64"),
+         "volume": np.asarray(volumes, dtype="float64")}
+    )
+
+
+METRICS = {
+    "shop": ("uv", "orders", "gmv", "conversion_rate", "paying_conversion_rate", "aov"),
+    "channel": ("sessions_vs_last_week", "roi"),
+    "campaign": ("roi_vs_floor", "roi", "spend"),
+    "sku_warehouse": ("stock_cover_ratio", "days_of_cover"),
+    "sku": ("return_rate",),
+}
+
+
+def metric_values(
+    conn: Connection, metric: str, entity_kind: str, window_minutes: int, as_of_minute: int, tz: ZoneInfo
+) -> pd.DataFrame:
+    """One metric per entity over the window ending at as_of_minute (inclusive).
+
+    Returns columns entity_id (str), value (float, NaN = no data), volume (float: how much
+    data the value rests on, compared with a rule's min_volume)."""
+    if metric not in METRICS.get(entity_kind, ()):
+        raise ValueError(f"unknown metric {metric!r} for entity kind {entity_kind!r}; known: {METRICS}")
+    start, end = as_of_minute - window_minutes + 1, as_of_minute + 1
+    if entity_kind == "shop":
+        k = kpis(conn, start, end, tz)
+        value = {
+            "uv": k.uv, "orders": k.orders, "gmv": k.gmv, "conversion_rate": k.conversion_rate,
+            "paying_conversion_rate": k.paying_conversion_rate, "aov": k.aov,
+        }[metric]
+        volume = k.paid_orders if metric == "aov" else k.uv
+        return _entity_frame(["shop"], [np.nan if value is None else value], [volume])
+    if entity_kind == "channel" and metric == "sessions_vs_last_week":
+        week = 7 * 1440
+        now = _sessions_by_channel(conn, start, end)
+        before = _sessions_by_channel(conn, start - week, end - week)
+        channels = sorted(set(now.index) | set(before.index))
+        now, before = now.reindex(channels, fill_value=0), before.reindex(channels, fill_value=0)
+        ratio = np.where(before > 0, now / before.where(before > 0, 1), np.nan)
+        return _entity_frame(channels, ratio, before.to_numpy())
+    if entity_kind in ("channel", "campaign"):
+        perf = campaign_performance(conn, start, end)
+        if entity_kind == "channel":
+            perf = perf.groupby("channel", as_index=False)[["spend", "revenue"]].sum()
+            perf["roi"] = (perf["revenue"] - perf["spend"]) / perf["spend"].where(perf["spend"] > 0)
+            return _entity_frame(perf["channel"], perf["roi"], perf["spend"])
+        values = {"roi": perf["roi"], "roi_vs_floor": perf["roi"] - perf["roi_floor"], "spend": perf["spend"]}[metric]
+        return _entity_frame(perf["campaign_id"], values, perf["spend"])
+    if entity_kind == "sku_warehouse":
+        levels = stock_water_levels(conn, as_of_minute)
+        values = levels["cover_ratio" if metric == "stock_cover_ratio" else "days_of_cover"]
+        return _entity_frame(levels["sku"] + "|" + levels["warehouse_id"], values, levels["safety_stock"])
+    returns = pd.DataFrame(
+        conn.execute(
+            select(AggSkuMinute.sku, func.sum(AggSkuMinute.units_sold), func.sum(AggSkuMinute.units_returned))
+            .where(AggSkuMinute.minute_utc >= start, AggSkuMinute.minute_utc < end)
+            .group_by(AggSkuMinute.sku)
+        ).all(),
+        columns=["sku", "sold", "returned"],
+    )
+    rate = returns["returned"] / returns["sold"].where(returns["sold"] > 0)
+    return _entity_frame(returns["sku"], rate, returns["sold"])
+
+
+def _sessions_by_channel(conn: Connection, start: int, end: int) -> pd.Series:
+    rows = conn.execute(
+        select(AggTrafficMinute.channel, func.sum(AggTrafficMinute.sessions))
+        .where(AggTrafficMinute.minute_utc >= start, AggTrafficMinute.minute_utc < end)
+        .group_by(AggTrafficMinute.channel)
+    ).all()
+    return pd.Series({channel: float(count) for channel, count in rows}, dtype="float64")
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """The newest successful refresh: when it finished and which minute its data reaches."""
+
+    finished_ts_utc: float
+    data_minute_utc: int
+    duration_s: float
+    events_ingested: int
+
+
+def last_heartbeat(conn: Connection) -> Heartbeat | None:
+    row = conn.execute(
+        select(RefreshRun.finished_ts_utc, RefreshRun.data_minute_utc, RefreshRun.duration_s, RefreshRun.events_ingested)
+        .where(RefreshRun.status == "ok", RefreshRun.data_minute_utc.is_not(None))
+        .order_by(RefreshRun.run_id.desc())
+        .limit(1)
+    ).first()
+    return Heartbeat(*row) if row else None

@@ -1,0 +1,123 @@
+"""Wires the jobs to APScheduler, with a database lease so one scheduler per deployment works.
+
+Every scheduler process ticks; only the holder of the lease (a row in scheduler_lock, renewed
+each tick) runs the jobs. A standby takes the lease over once the holder has stopped renewing
+it for LEASE_FACTOR intervals. The refresh itself also takes the database's write lock, so
+even two leaders could never refresh at once.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine, delete, or_, update
+
+from cockpit import jobs
+from cockpit.config import Settings
+from cockpit.db.dialect import insert_ignore
+from cockpit.db.engine import get_engine
+from cockpit.db.schema import SchedulerLock
+
+log = logging.getLogger(__name__)
+LEASE_NAME = "scheduler"
+LEASE_FACTOR = 1.5
+JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
+
+
+def holder_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def try_acquire_lease(engine: Engine, holder: str, ttl_s: float, now: float | None = None) -> bool:
+    """Take or renew the scheduler lease; True if `holder` holds it afterwards."""
+    now = time.time() if now is None else now
+    table = SchedulerLock.__table__
+    with engine.begin() as conn:
+        conn.execute(insert_ignore(conn, table).values(name=LEASE_NAME, holder=holder, expires_ts_utc=now + ttl_s))
+        taken = conn.execute(
+            update(table)
+            .where(table.c.name == LEASE_NAME, or_(table.c.holder == holder, table.c.expires_ts_utc < now))
+            .values(holder=holder, expires_ts_utc=now + ttl_s)
+        ).rowcount
+    return taken == 1
+
+
+def release_lease(engine: Engine, holder: str) -> None:
+    table = SchedulerLock.__table__
+    with engine.begin() as conn:
+        conn.execute(delete(table).where(table.c.name == LEASE_NAME, table.c.holder == holder))
+
+
+class CockpitScheduler:
+    """The scheduler process: a BackgroundScheduler whose jobs run only while it leads."""
+
+    def __init__(self, settings: Settings, holder: str | None = None):
+        self.settings = settings
+        self.holder = holder or holder_id()
+        self.engine = get_engine(settings.db_url)
+        self.ttl_s = settings.refresh_seconds * LEASE_FACTOR
+        self.is_leader = False
+        self.last_report: jobs.RefreshReport | None = None
+        self.scheduler = BackgroundScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
+
+    def tick(self) -> jobs.RefreshReport | None:
+        """One interval: renew or take the lease, then refresh if leading."""
+        try:
+            self.is_leader = try_acquire_lease(self.engine, self.holder, self.ttl_s)
+        except Exception:
+            log.exception("could not reach the database for the scheduler lease")
+            self.is_leader = False
+            return None
+        if not self.is_leader:
+            log.debug("standby: another scheduler holds the lease")
+            return None
+        try:
+            self.last_report = jobs.refresh(self.settings)
+            log.info(
+                "refresh %s: data as of minute %s, %d events in %.2fs",
+                self.last_report.status, self.last_report.data_minute, self.last_report.events, self.last_report.duration_s,
+            )
+        except Exception:
+            log.exception("refresh failed; the next tick retries and catches up")
+            return None
+        return self.last_report
+
+    def start(self) -> None:
+        """Tick once now (catching up after downtime), then every interval, aligned to the
+        clock plus one second so each minute is complete before it is ingested."""
+        interval = self.settings.refresh_seconds
+        first = (int(time.time()) // interval + 1) * interval + 1
+        self.scheduler.add_job(
+            self.tick, "interval", seconds=interval, id="refresh", replace_existing=True,
+            start_date=datetime.fromtimestamp(first, tz=timezone.utc),
+        )
+        self.scheduler.add_job(self.tick, id="refresh-at-start", replace_existing=True)
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        self.scheduler.shutdown(wait=True)
+        if self.is_leader:
+            release_lease(self.engine, self.holder)
+
+
+def run_forever(settings: Settings) -> None:
+    """Run the scheduler in the foreground until SIGINT or SIGTERM."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    cockpit_scheduler = CockpitScheduler(settings)
+    cockpit_scheduler.start()
+    log.info("scheduler %s started: refresh every %ss on %s", cockpit_scheduler.holder, settings.refresh_seconds, settings.db_url)
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        cockpit_scheduler.stop()
+        log.info("scheduler stopped")
