@@ -85,9 +85,11 @@ def write_transaction(engine: Engine, lock_name: str, *, wait: bool = False) -> 
             yield conn
         return
     conn = engine.connect().execution_options(cockpit_write_lock=True)
+    # PRAGMAs go to the driver connection directly: through SQLAlchemy they would autobegin.
+    raw = conn.connection.driver_connection
     try:
         if not wait:
-            conn.exec_driver_sql("PRAGMA busy_timeout=0")
+            raw.execute("PRAGMA busy_timeout=0")
         try:
             transaction = conn.begin()
         except Exception as exc:  # "database is locked": another writer holds the lock
@@ -95,10 +97,9 @@ def write_transaction(engine: Engine, lock_name: str, *, wait: bool = False) -> 
                 yield None
                 return
             raise
-        if not wait:
-            conn.exec_driver_sql("PRAGMA busy_timeout=10000")
+        finally:
+            raw.execute("PRAGMA busy_timeout=10000")
         with transaction:
             yield conn
     finally:
         conn.close()
-
