@@ -272,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = load_settings()
         if getattr(args, "scenario", None) is None and hasattr(args, "scenario"):
@@ -285,8 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # an unexpected failure still gets one line, with the log above it
-        logging.getLogger("cockpit").debug("failure", exc_info=True)
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        logging.getLogger("cockpit").debug("unexpected failure", exc_info=True)
+        first_line = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        print(f"error: {type(exc).__name__}: {first_line} (run with -v for details)", file=sys.stderr)
         return EXIT_FAILURE
     finally:
         from cockpit.db.engine import dispose_engines

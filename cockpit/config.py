@@ -36,8 +36,9 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     # COCKPIT_RETENTION_DAYS: raw page views / cart adds older than this are deleted.
     retention_days: int = 90
-    # COCKPIT_RULE_PROFILE: the alert rule set in force (default, sales-event).
-    rule_profile: str = "default"
+    # COCKPIT_RULE_PROFILE: if set, the scheduler switches to this alert rule set (default,
+    # sales-event) when it starts; if not, the set last chosen stays in force.
+    rule_profile: str | None = None
     # COCKPIT_MAX_CATCHUP_MINUTES: how many missed minutes one refresh catches up at most.
     max_catchup_minutes: int = 1440
     # COCKPIT_PORT: the Streamlit app's port for `python -m cockpit run`.
@@ -90,7 +91,7 @@ def load_settings(env: dict | None = None) -> Settings:
         drop_dir=Path(drop_dir) if drop_dir else base.drop_dir,
         timezone=timezone,
         retention_days=_int(env, "COCKPIT_RETENTION_DAYS", base.retention_days, minimum=1),
-        rule_profile=env.get("COCKPIT_RULE_PROFILE") or base.rule_profile,
+        rule_profile=env.get("COCKPIT_RULE_PROFILE") or None,
         max_catchup_minutes=_int(env, "COCKPIT_MAX_CATCHUP_MINUTES", base.max_catchup_minutes, minimum=1),
         port=_int(env, "COCKPIT_PORT", base.port, minimum=1),
     )

@@ -6,6 +6,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 
+import pandas as pd
 from sqlalchemy import Connection, delete, insert
 
 from cockpit import alerts
@@ -75,6 +76,7 @@ def refresh(settings: Settings, now_ts: float | None = None) -> RefreshReport:
         with write_transaction(engine, REFRESH_LOCK) as conn:
             if conn is None:
                 return RefreshReport(status="skipped", message="another refresh holds the lock")
+            log.info("refresh started: lock taken, ingesting up to minute %d", until_minute)
             report = _refresh_in_transaction(conn, settings, until_minute, tz)
             report.duration_s = time.perf_counter() - clock
             conn.execute(
@@ -102,6 +104,19 @@ def refresh(settings: Settings, now_ts: float | None = None) -> RefreshReport:
         raise
 
 
+def _metric_reader(conn: Connection, data_minute: int | None, tz):
+    """The alert evaluator's reader. Rules are evaluated at the wall-clock minute; a window
+    lying wholly after the newest ingested minute has no data (a stalled feed is "no data",
+    not "zero visitors"), and one that overlaps it is read up to the newest minute."""
+    def read_metric(metric: str, entity_kind: str, window_minutes: int, as_of_minute: int) -> pd.DataFrame:
+        if data_minute is None or as_of_minute - window_minutes >= data_minute:
+            return pd.DataFrame({"entity_id": pd.Series(dtype="str"), "value": pd.Series(dtype="float64"),
+                                 "volume": pd.Series(dtype="float64")})
+        return metric_values(conn, metric, entity_kind, window_minutes, min(as_of_minute, data_minute), tz)
+
+    return read_metric
+
+
 def _refresh_in_transaction(conn: Connection, settings: Settings, until_minute: int, tz) -> RefreshReport:
     total = WriteResult()
     report = RefreshReport(status="ok")
@@ -125,11 +140,7 @@ def _refresh_in_transaction(conn: Connection, settings: Settings, until_minute: 
         data_minute = max(candidates, default=None)
     cutoff = until_minute - settings.retention_days * 1440
     rebuild_minutes(conn, (m for m in total.touched_minutes if m > cutoff))
-    if data_minute is not None:
-        report.transitions = alerts.evaluate_alerts(
-            conn, data_minute,
-            lambda metric, kind, window, as_of: metric_values(conn, metric, kind, window, as_of, tz),
-        )
+    report.transitions = alerts.evaluate_alerts(conn, until_minute, _metric_reader(conn, data_minute, tz))
     purge_old_raw_events(conn, until_minute, settings.retention_days)
     report.data_minute = data_minute
     report.events = total.events

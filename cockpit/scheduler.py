@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, delete, or_, update
 
-from cockpit import jobs
+from cockpit import alerts, jobs
 from cockpit.config import Settings
 from cockpit.db.dialect import insert_ignore
 from cockpit.db.engine import get_engine
@@ -89,6 +89,13 @@ class CockpitScheduler:
             return None
         return self.last_report
 
+    def prepare(self) -> None:
+        """Default rules in place, and the rule profile from COCKPIT_RULE_PROFILE if set."""
+        with self.engine.begin() as conn:
+            alerts.seed_default_rules(conn, int(time.time()) // 60)
+            if self.settings.rule_profile:
+                alerts.set_active_profile(conn, self.settings.rule_profile)
+
     def start(self) -> None:
         """Tick once now (catching up after downtime), then every interval, aligned to the
         clock plus one second so each minute is complete before it is ingested."""
@@ -99,6 +106,7 @@ class CockpitScheduler:
             start_date=datetime.fromtimestamp(first, tz=timezone.utc),
         )
         self.scheduler.add_job(self.tick, id="refresh-at-start", replace_existing=True)
+        self.prepare()
         self.scheduler.start()
 
     def stop(self) -> None:

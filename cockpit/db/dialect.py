@@ -103,3 +103,20 @@ def write_transaction(engine: Engine, lock_name: str, *, wait: bool = False) -> 
             yield conn
     finally:
         conn.close()
+
+
+def executemany_rows(conn: Connection, statement, columns: list[str], rows: list[tuple]) -> None:
+    """Run an INSERT (or upsert) for many rows at the driver's speed.
+
+    The statement is compiled once for the connection's dialect and handed to the driver's
+    executemany; SQLAlchemy's per-row parameter processing would otherwise cost more than the
+    database's own work (measured: 3 of 5 s when seeding three days)."""
+    if not rows:
+        return
+    compiled = statement.compile(dialect=conn.dialect, column_keys=columns)
+    if compiled.positional:
+        order = [columns.index(name) for name in compiled.positiontup]
+        params = rows if order == list(range(len(columns))) else [tuple(row[i] for i in order) for row in rows]
+    else:
+        params = [dict(zip(columns, row)) for row in rows]
+    conn.exec_driver_sql(compiled.string, params)

@@ -510,7 +510,6 @@ UvHour = _uv_table("uv_hour", "hour_utc")
 UvDay = _uv_table("uv_day", "day_local")
 
 Index("ix_sessions_visitor", Session.visitor_id)
-Index("ix_page_views_session", PageView.session_id)
 Index("ix_order_lines_order", OrderLine.order_id)
 Index("ix_orders_campaign_ts", Order.campaign_id, Order.ts_utc)
 Index("ix_alerts_rule_entity", Alert.rule_id, Alert.entity_id)

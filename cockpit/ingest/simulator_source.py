@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import Connection, delete, func, insert, select
 
 from cockpit.db.dialect import insert_ignore
+from cockpit.db.frames import to_frame
 from cockpit.db.schema import (
     Campaign,
     Customer,
@@ -82,11 +83,11 @@ def load_state(conn: Connection, cache: dict | None = None) -> simulator.SimStat
     if cache is not None and cache.get("customer_count") == count:
         customers = cache["customers"]
     else:
-        customers = pd.DataFrame(
+        customers = to_frame(
             conn.execute(
                 select(Customer.customer_id, Customer.created_ts_utc, Customer.region, Customer.acquisition_channel)
             ).all(),
-            columns=["customer_id", "created_ts_utc", "region", "acquisition_channel"],
+            ["customer_id", "created_ts_utc", "region", "acquisition_channel"],
         ).astype({"customer_id": "int64", "created_ts_utc": "int64"})
         if cache is not None:
             cache.update(customer_count=count, customers=customers)

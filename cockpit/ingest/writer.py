@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, or_, select, update
 
-from cockpit.db.dialect import insert_ignore, upsert_first_last
+from cockpit.db.dialect import executemany_rows, insert_ignore, upsert_first_last
 from cockpit.db.schema import (
     TABLES,
     Order,
@@ -69,23 +69,25 @@ CHUNK_ROWS = 20_000
 
 @dataclass
 class WriteResult:
-    events: int = 0  # rows offered in the batch
-    inserted: dict[str, int] = field(default_factory=dict)
+    events: int = 0  # rows offered in the batch (replayed rows included)
     touched_minutes: set[int] = field(default_factory=set)
     stock_changes: int = 0
 
     def merge(self, other: "WriteResult") -> None:
         self.events += other.events
-        for name, count in other.inserted.items():
-            self.inserted[name] = self.inserted.get(name, 0) + count
         self.touched_minutes |= other.touched_minutes
         self.stock_changes += other.stock_changes
 
 
 def records(frame: pd.DataFrame, columns: list[str] | None = None) -> list[dict]:
     """Plain-Python row dicts (psycopg does not adapt numpy scalars; NaN becomes NULL)."""
-    if columns is not None:
-        frame = frame[columns]
+    names = list(frame.columns if columns is None else columns)
+    return [dict(zip(names, row)) for row in row_tuples(frame, names)]
+
+
+def row_tuples(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
+    """Plain-Python row tuples of `columns`, NaN as None, built column by column (fast)."""
+    frame = frame[columns]
     values = []
     for name in frame.columns:
         column = frame[name]
@@ -94,8 +96,7 @@ def records(frame: pd.DataFrame, columns: list[str] | None = None) -> list[dict]
             values.append([None if gone else value for value, gone in zip(column.astype(object).tolist(), missing)])
         else:
             values.append(column.tolist())  # tolist() yields Python ints, floats, bools, strs
-    names = list(frame.columns)
-    return [dict(zip(names, row)) for row in zip(*values)]
+    return list(zip(*values))
 
 
 def _execute_chunks(conn: Connection, statement, rows: list[dict]) -> int:
@@ -108,6 +109,12 @@ def _execute_chunks(conn: Connection, statement, rows: list[dict]) -> int:
         result = conn.execute(statement, rows[start : start + CHUNK_ROWS])
         count += max(result.rowcount or 0, 0)
     return count
+
+
+def _insert_rows(conn: Connection, statement, frame: pd.DataFrame, columns: list[str]) -> None:
+    rows = row_tuples(frame, columns)
+    for start in range(0, len(rows), CHUNK_ROWS):
+        executemany_rows(conn, statement, columns, rows[start : start + CHUNK_ROWS])
 
 
 def _minutes(series: pd.Series, unit_seconds: bool = True) -> np.ndarray:
@@ -125,7 +132,7 @@ def write_batch(conn: Connection, frames: dict[str, pd.DataFrame], tz: ZoneInfo)
         table = TABLES[name]
         columns = [c.name for c in table.columns if c.name in frame.columns]
         result.events += len(frame)
-        result.inserted[name] = _execute_chunks(conn, insert_ignore(conn, table), records(frame, columns))
+        _insert_rows(conn, insert_ignore(conn, table), frame, columns)
     for name in UPDATE_FRAMES:
         frame = frames.get(name)
         if frame is not None and not frame.empty:
@@ -177,7 +184,7 @@ def _apply_order_lifecycle(conn: Connection, frames: dict[str, pd.DataFrame]) ->
         _execute_chunks(
             conn,
             update(Order)
-            .where(Order.order_id == bindparam("o_id"), Order.status.in_(("paid", "shipped")))
+            .where(Order.order_id == bindparam("o_id"), or_(Order.status == "paid", Order.status == "shipped"))
             .values(status="delivered", delivered_ts_utc=bindparam("d_ts")),
             rows,
         )
@@ -362,4 +369,4 @@ def _upsert_unique_visitors(conn: Connection, frames: dict[str, pd.DataFrame], t
             .agg(first_minute=("minute", "min"), last_minute=("minute", "max"))
         )
         key = [bucket_column, "activity", "channel", "visitor_id"]
-        _execute_chunks(conn, upsert_first_last(conn, model.__table__, key), records(spans))
+        _insert_rows(conn, upsert_first_last(conn, model.__table__, key), spans, list(spans.columns))

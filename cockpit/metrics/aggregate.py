@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from sqlalchemy import Connection, and_, case, delete, func, insert, literal, literal_column, null, select, union_all
+from sqlalchemy import BigInteger, Connection, and_, case, delete, func, insert, literal, literal_column, null, select, union_all
 
 from cockpit.db.schema import (
     AdSpend,
@@ -29,7 +29,7 @@ from cockpit.db.schema import (
 
 # Inline (not a bound parameter) so that PostgreSQL sees the same expression in SELECT and
 # GROUP BY.
-SECONDS_PER_MINUTE = literal_column("60")
+SECONDS_PER_MINUTE = literal_column("60", BigInteger)
 
 
 def minute_ranges(minutes: Iterable[int]) -> list[tuple[int, int]]:

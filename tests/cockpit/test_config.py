@@ -8,7 +8,7 @@ def test_defaults_apply_when_nothing_is_set():
     settings = load_settings({})
     assert settings == Settings()
     assert settings.db_url.startswith("sqlite:///") and settings.db_url.endswith("data/cockpit.db")
-    assert settings.refresh_seconds == 60 and settings.retention_days == 90
+    assert settings.refresh_seconds == 60 and settings.retention_days == 90 and settings.rule_profile is None
 
 
 def test_every_variable_is_read():

@@ -1,0 +1,754 @@
+"""Alert rules as data, their evaluation as a pure function, and the alert tables they feed."""
+from __future__ import annotations
+
+import logging
+import math
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, fields, replace
+
+import pandas as pd
+from sqlalchemy import Connection, delete, insert, select, update
+
+from cockpit.db.dialect import upsert
+from cockpit.db.schema import Alert, AlertRule, AlertState, Setting
+from cockpit.metrics.read import METRICS  # what the reader serves, per entity kind: all a rule may watch
+
+log = logging.getLogger(__name__)
+
+RULES = AlertRule.__table__
+STATES = AlertState.__table__
+ALERTS = Alert.__table__
+SETTINGS = Setting.__table__
+
+PROFILE_SETTING = "rule_profile"
+DEFAULT_PROFILE = "default"
+
+METRIC_LABELS = {
+    "uv": "Visitors",
+    "conversion_rate": "Conversion rate",
+    "paying_conversion_rate": "Paying conversion rate",
+    "gmv": "GMV",
+    "orders": "Orders",
+    "aov": "Average order value",
+    "sessions_vs_last_week": "Sessions vs last week",
+    "roi": "ROI",
+    "roi_vs_floor": "ROI vs floor",
+    "spend": "Spend",
+    "stock_cover_ratio": "Stock cover ratio",
+    "days_of_cover": "Days of cover",
+    "return_rate": "Return rate",
+}
+# auto_action -> the entity kind it acts on (the verbs live in cockpit.actions).
+AUTO_ACTIONS = {"pause_campaign": "campaign"}
+
+DIRECTIONS = ("below", "above")
+SEVERITY = {"ok": 0, "warn": 1, "critical": 2}
+ALERTING = ("warn", "critical")
+ACTIVE_STATUSES = ("open", "acknowledged")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rule:
+    """One alert_rules row. Thresholds are in the metric's own unit; times in minutes."""
+
+    name: str
+    metric: str
+    entity_kind: str
+    window_minutes: int
+    direction: str
+    warn: float | None
+    critical: float | None
+    recovery: float
+    hold_minutes: int = 0
+    no_data_minutes: int = 0
+    min_volume: float = 0.0
+    auto_action: str | None = None
+    enabled: bool = True
+    profile: str = DEFAULT_PROFILE
+    rule_id: int | None = None
+    updated_ts_utc: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class EntityState:
+    """One alert_states row: the evaluator's memory of one rule and entity."""
+
+    rule_id: int | None
+    entity_id: str
+    level: str  # ok | warn | critical | no_data
+    candidate_level: str  # the level the recent minutes point to; "no_data" while data is missing
+    candidate_since_minute: int
+    last_value: float | None
+    last_data_minute: int | None
+    updated_minute: int
+
+
+@dataclass(frozen=True)
+class Observation:
+    """An entity's metric value over the rule's window and the volume it rests on."""
+
+    value: float | None
+    volume: float
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One change of an entity's level; `level` is the level after the change."""
+
+    kind: str  # open | escalate | deescalate | resolve | no_data | data_back
+    rule_id: int | None
+    entity_id: str
+    level: str
+    value: float | None
+    threshold: float | None
+    message: str
+
+
+# --- messages ---------------------------------------------------------------------------------
+
+# Every alert text comes from these templates through alert_message, so that translating the
+# cockpit means replacing this table.
+MESSAGE_TEMPLATES = {
+    "breach": "{metric} for {entity} is {value}, {direction} the {level} threshold {threshold}",
+    "resolve": "{metric} for {entity} is back to {value}, {recovered} the recovery level {threshold}",
+    "no_data": "No data for {metric} for {entity} for {minutes} minutes",
+    "data_back": "Data is back for {metric} for {entity}: {value}, within its thresholds",
+    "data_back_breach": (
+        "Data is back for {metric} for {entity}: {value}, {direction} the {level} threshold {threshold}"
+    ),
+    "retired": "{metric} for {entity} is no longer watched (rule {rule} is disabled, invalid or "
+    "outside the active profile); alert closed",
+}
+LEVEL_WORDS = {"warn": "warning", "critical": "critical"}
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if math.isfinite(value) and abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def _entity_phrase(entity_kind: str, entity_id: str) -> str:
+    if entity_kind == "shop":
+        return "the shop"
+    if entity_kind == "sku_warehouse":
+        sku, _, warehouse = entity_id.partition("|")
+        return f"SKU {sku} in warehouse {warehouse}"
+    return f"{'SKU' if entity_kind == 'sku' else entity_kind} {entity_id}"
+
+
+def alert_message(
+    template: str,
+    rule: Rule,
+    entity_id: str,
+    *,
+    level: str | None = None,
+    value: float | None = None,
+    threshold: float | None = None,
+    minutes: int | None = None,
+) -> str:
+    """The plain-English text for one event; `template` is a key of MESSAGE_TEMPLATES."""
+    return MESSAGE_TEMPLATES[template].format(
+        metric=METRIC_LABELS.get(rule.metric, rule.metric),
+        entity=_entity_phrase(rule.entity_kind, entity_id),
+        rule=rule.name,
+        value=_number(value),
+        threshold=_number(threshold),
+        level=LEVEL_WORDS.get(level or "", level),
+        direction=rule.direction,
+        recovered="at or above" if rule.direction == "below" else "at or below",
+        minutes=minutes,
+    )
+
+
+# --- validation -------------------------------------------------------------------------------
+
+def validate_rule(rule: Rule) -> list[str]:
+    """Human-readable problems with `rule`, each saying how to fix it; empty when it is valid."""
+    problems = []
+    if not rule.name or not rule.name.strip():
+        problems.append("the rule needs a name")
+    elif len(rule.name) > 100:
+        problems.append("the rule's name must be at most 100 characters")
+    if not rule.profile or len(rule.profile) > 32:
+        problems.append("the profile must be a name of 1 to 32 characters")
+    if rule.entity_kind not in METRICS:
+        problems.append(f"entity kind {rule.entity_kind!r} is unknown; choose one of {', '.join(METRICS)}")
+    elif rule.metric not in METRICS[rule.entity_kind]:
+        problems.append(
+            f"metric {rule.metric!r} is not available for entity kind {rule.entity_kind!r}; "
+            f"choose one of {', '.join(METRICS[rule.entity_kind])}"
+        )
+    for name in ("warn", "critical", "recovery", "min_volume"):
+        number = getattr(rule, name)
+        if (number is not None or name in ("recovery", "min_volume")) and not _finite(number):
+            problems.append(f"{name} must be a finite number, not {number!r}")
+    if rule.warn is None and rule.critical is None:
+        problems.append("set a warn threshold, a critical threshold or both")
+    if rule.direction not in DIRECTIONS:
+        problems.append(f"direction {rule.direction!r} is unknown; use 'below' or 'above'")
+    elif all(_finite(x) for x in (rule.warn, rule.critical, rule.recovery) if x is not None):
+        worse = _worse(rule.direction)
+        side = "below" if rule.direction == "below" else "above"
+        good = "at or above" if rule.direction == "below" else "at or below"
+        if rule.warn is not None and rule.critical is not None and not worse(rule.critical, rule.warn):
+            problems.append(
+                f"the critical threshold ({rule.critical}) must be {side} the warn threshold ({rule.warn}) "
+                f"for direction {rule.direction!r}"
+            )
+        mildest_name, mildest = ("warn", rule.warn) if rule.warn is not None else ("critical", rule.critical)
+        if mildest is not None and _finite(rule.recovery) and worse(rule.recovery, mildest):
+            problems.append(
+                f"the recovery level ({rule.recovery}) must be {good} the {mildest_name} threshold "
+                f"({mildest}) for direction {rule.direction!r}, so that an alert resolves only on the good side"
+            )
+    if not _is_int(rule.hold_minutes) or rule.hold_minutes < 0:
+        problems.append(f"hold_minutes must be a whole number of 0 or more, not {rule.hold_minutes!r}")
+    if not _is_int(rule.no_data_minutes) or rule.no_data_minutes < 0:
+        problems.append(f"no_data_minutes must be a whole number of 0 or more (0: never), not {rule.no_data_minutes!r}")
+    if not _is_int(rule.window_minutes) or rule.window_minutes < 1:
+        problems.append(f"window_minutes must be a whole number of at least 1, not {rule.window_minutes!r}")
+    if _finite(rule.min_volume) and rule.min_volume < 0:
+        problems.append(f"min_volume must be 0 or more, not {rule.min_volume}")
+    if rule.auto_action is not None:
+        target = AUTO_ACTIONS.get(rule.auto_action)
+        if target is None:
+            problems.append(
+                f"auto_action {rule.auto_action!r} is unknown; use one of {', '.join(AUTO_ACTIONS)} or none"
+            )
+        elif target != rule.entity_kind:
+            problems.append(f"auto_action {rule.auto_action!r} acts on a {target}, not on a {rule.entity_kind}")
+    return problems
+
+
+def _finite(number) -> bool:
+    return isinstance(number, (int, float)) and not isinstance(number, bool) and math.isfinite(number)
+
+
+def _is_int(number) -> bool:
+    return isinstance(number, int) and not isinstance(number, bool)
+
+
+def _worse(direction: str) -> Callable[[float, float], bool]:
+    return operator.lt if direction == "below" else operator.gt
+
+
+# --- evaluation (pure) ------------------------------------------------------------------------
+
+def evaluate_rule(
+    rule: Rule,
+    states: Mapping[str, EntityState],
+    observations: Mapping[str, Observation],
+    now_minute: int,
+) -> tuple[dict[str, EntityState], list[Transition]]:
+    """Evaluate one rule for one minute; returns the new states and the level changes.
+
+    `states` is the rule's memory per entity_id, `observations` this minute's value per entity;
+    neither is modified. Semantics:
+
+    - Levels. For direction "below" a value < critical is critical and a value < warn is warn
+      ("above" mirrors it with >); either threshold may be None.
+    - Hysteresis. An entity in warn or critical returns to ok only once the value is on the good
+      side of `recovery` (for "below": value >= recovery); a value between the warn threshold
+      and recovery keeps the current level, whichever it is.
+    - Hold. A move to another level is taken once the values have pointed that way for
+      `hold_minutes` consecutive minutes: candidate_since_minute <= now - hold_minutes, so hold 0
+      moves at once. This holds for opening, escalating, de-escalating and resolving alike. A
+      run of minutes that all point the same way (all worse, or all better, than the current
+      level) counts as one run and moves to the mildest level seen in it, so a value wandering
+      between warn and critical still opens at warn after the hold instead of restarting it.
+    - No data. An entity has no data when it is missing from `observations`, its value is None
+      or NaN, or its volume is below rule.min_volume. A minute without data interrupts a pending
+      run. With no_data_minutes > 0, once now - last_data_minute (or, for an entity never seen
+      with data, now - the minute its state was created) reaches no_data_minutes the level
+      becomes "no_data" (a "no_data" transition). With no_data_minutes == 0 missing data leaves
+      the level as it is. When data returns to an entity in "no_data" it is evaluated afresh
+      from ok (a "data_back" transition to ok, or straight to warn/critical when hold is 0).
+    - Entities. Every entity of `states` or `observations` is evaluated; a new entity starts at
+      ok. A new entity without data gets a state only when no_data_minutes > 0 (to time its
+      silence from then on).
+    - Transitions. One per change of level: "open" when leaving ok, "escalate"/"deescalate"
+      between warn and critical, "resolve" back to ok, "no_data" and "data_back" as above.
+      `threshold` is the threshold crossed (recovery for "resolve", None for no-data events).
+
+    A state's updated_minute moves to now_minute only when something else in it changed.
+    Raises ValueError when validate_rule finds problems with `rule`.
+    """
+    problems = validate_rule(rule)
+    if problems:
+        raise ValueError(f"alert rule {rule.name!r} is invalid: " + "; ".join(problems))
+    new_states: dict[str, EntityState] = {}
+    transitions: list[Transition] = []
+    for entity_id in sorted(set(states) | set(observations)):
+        old = states.get(entity_id)
+        obs = observations.get(entity_id)
+        if _has_data(rule, obs):
+            state, transition = _with_data(rule, old, entity_id, obs.value, now_minute)
+        else:
+            state, transition = _without_data(rule, old, entity_id, now_minute)
+        if state is None:
+            continue
+        if old is not None and state != old and replace(state, updated_minute=old.updated_minute) == old:
+            state = old  # nothing but the timestamp would change
+        new_states[entity_id] = state
+        if transition is not None:
+            transitions.append(transition)
+    return new_states, transitions
+
+
+def _has_data(rule: Rule, obs: Observation | None) -> bool:
+    if obs is None or obs.value is None or math.isnan(obs.value) or math.isnan(obs.volume):
+        return False
+    return obs.volume >= rule.min_volume
+
+
+def _instant_level(rule: Rule, value: float) -> str:
+    worse = _worse(rule.direction)
+    if rule.critical is not None and worse(value, rule.critical):
+        return "critical"
+    if rule.warn is not None and worse(value, rule.warn):
+        return "warn"
+    return "ok"
+
+
+def _target_level(rule: Rule, level: str, value: float) -> str:
+    """Where this minute's value points, given the current level (hysteresis included)."""
+    instant = _instant_level(rule, value)
+    recovered = value >= rule.recovery if rule.direction == "below" else value <= rule.recovery
+    if instant == "ok" and level in ALERTING and not recovered:
+        return level
+    return instant
+
+
+def _side(level: str, relative_to: str) -> int:
+    return (SEVERITY[level] > SEVERITY[relative_to]) - (SEVERITY[level] < SEVERITY[relative_to])
+
+
+def _threshold(rule: Rule, level: str) -> float | None:
+    return {"warn": rule.warn, "critical": rule.critical, "ok": rule.recovery}.get(level)
+
+
+def _with_data(
+    rule: Rule, old: EntityState | None, entity_id: str, value: float, now: int
+) -> tuple[EntityState, Transition | None]:
+    if old is None:
+        old = EntityState(
+            rule_id=rule.rule_id, entity_id=entity_id, level="ok", candidate_level="ok",
+            candidate_since_minute=now, last_value=None, last_data_minute=None, updated_minute=now,
+        )
+    level = old.level
+    if level == "no_data":
+        # No level to be hysteretic about: start from ok, and the hold runs from now.
+        target = _instant_level(rule, value)
+        new_level = target if rule.hold_minutes == 0 else "ok"
+        state = replace(
+            old, level=new_level, candidate_level=target, candidate_since_minute=now,
+            last_value=value, last_data_minute=now, updated_minute=now,
+        )
+        template = "data_back" if new_level == "ok" else "data_back_breach"
+        threshold = _threshold(rule, new_level) if new_level in ALERTING else None
+        message = alert_message(template, rule, entity_id, level=new_level, value=value, threshold=threshold)
+        return state, Transition("data_back", rule.rule_id, entity_id, new_level, value, threshold, message)
+
+    target = _target_level(rule, level, value)
+    side = _side(target, level)
+    if side == 0:
+        candidate = level
+        since = old.candidate_since_minute if old.candidate_level == level else now
+    elif old.candidate_level in SEVERITY and _side(old.candidate_level, level) == side:
+        # The run goes on; keep the level every minute of it has supported.
+        pick = min if side > 0 else max
+        candidate = pick(old.candidate_level, target, key=SEVERITY.__getitem__)
+        since = old.candidate_since_minute
+    else:
+        candidate, since = target, now
+
+    transition = None
+    new_level = level
+    if candidate != level and since <= now - rule.hold_minutes:
+        new_level = candidate
+        if new_level == "ok":
+            kind = "resolve"
+        elif level == "ok":
+            kind = "open"
+        else:
+            kind = "escalate" if SEVERITY[new_level] > SEVERITY[level] else "deescalate"
+        threshold = _threshold(rule, new_level)
+        template = "resolve" if kind == "resolve" else "breach"
+        message = alert_message(template, rule, entity_id, level=new_level, value=value, threshold=threshold)
+        transition = Transition(kind, rule.rule_id, entity_id, new_level, value, threshold, message)
+        # This minute may already point past the new level: it starts the next run.
+        candidate, since = target, now
+    state = replace(
+        old, level=new_level, candidate_level=candidate, candidate_since_minute=since,
+        last_value=value, last_data_minute=now, updated_minute=now,
+    )
+    return state, transition
+
+
+def _without_data(
+    rule: Rule, old: EntityState | None, entity_id: str, now: int
+) -> tuple[EntityState | None, Transition | None]:
+    if old is None:
+        if rule.no_data_minutes == 0:
+            return None, None  # nothing to remember: no level, no silence to time
+        old = EntityState(
+            rule_id=rule.rule_id, entity_id=entity_id, level="ok", candidate_level="no_data",
+            candidate_since_minute=now, last_value=None, last_data_minute=None, updated_minute=now,
+        )
+    since = old.candidate_since_minute if old.candidate_level == "no_data" else now
+    state = replace(old, candidate_level="no_data", candidate_since_minute=since, updated_minute=now)
+    if rule.no_data_minutes == 0 or old.level == "no_data":
+        return state, None
+    silent_since = old.last_data_minute if old.last_data_minute is not None else since
+    silent = now - silent_since
+    if silent < rule.no_data_minutes:
+        return state, None
+    message = alert_message("no_data", rule, entity_id, minutes=silent)
+    transition = Transition("no_data", rule.rule_id, entity_id, "no_data", None, None, message)
+    return replace(state, level="no_data"), transition
+
+
+# --- default rules ----------------------------------------------------------------------------
+
+# One row per rule; the sales-event profile watches the same things, more tightly, for the peak.
+# Volumes are what each value rests on: visitors for the shop's rates, last week's sessions for
+# sessions_vs_last_week, spend (currency) for roi_vs_floor, units sold for return_rate. At a 3-5%
+# orders/visitor conversion it takes ~500 visitors before 2% is a signal rather than noise.
+# "Shop visitors stopped" is the pipeline's heartbeat: no visitors at all is critical, and no
+# data (a window the metrics layer reports as NaN) turns into a no_data alert.
+_DEFAULT_COLUMNS = (
+    "profile", "name", "metric", "entity_kind", "window_minutes", "direction",
+    "warn", "critical", "recovery", "hold_minutes", "no_data_minutes", "min_volume",
+)
+_DEFAULT_TABLE = [
+    # profile       name                          metric                    entity_kind      window direction warn   critical recovery hold no_data min_volume
+    ("default",     "Shop visitors stopped",      "uv",                     "shop",          5,     "below",  None,  1.0,     1.0,     0,   5,      0.0),
+    ("default",     "Traffic drop by channel",    "sessions_vs_last_week",  "channel",       15,    "below",  0.6,   0.4,     0.8,     2,   0,      20.0),
+    ("default",     "Shop conversion low",        "conversion_rate",        "shop",          60,    "below",  0.02,  0.01,    0.025,   5,   0,      500.0),
+    ("default",     "Shop paying conversion low", "paying_conversion_rate", "shop",          60,    "below",  0.015, 0.0075,  0.02,    5,   0,      500.0),
+    ("default",     "Stock running out",          "stock_cover_ratio",      "sku_warehouse", 1,     "below",  1.0,   0.2,     1.2,     0,   0,      0.0),
+    ("default",     "Campaign under ROI floor",   "roi_vs_floor",           "campaign",      60,    "below",  0.0,   -0.5,    0.1,     5,   0,      20.0),
+    ("default",     "Return rate high",           "return_rate",            "sku",           1440,  "above",  0.15,  0.3,     0.1,     0,   0,      20.0),
+    ("sales-event", "Shop visitors stopped",      "uv",                     "shop",          3,     "below",  None,  1.0,     1.0,     0,   3,      0.0),
+    ("sales-event", "Traffic drop by channel",    "sessions_vs_last_week",  "channel",       10,    "below",  0.7,   0.5,     0.85,    1,   0,      20.0),
+    ("sales-event", "Shop conversion low",        "conversion_rate",        "shop",          30,    "below",  0.025, 0.015,   0.03,    2,   0,      500.0),
+    ("sales-event", "Shop paying conversion low", "paying_conversion_rate", "shop",          30,    "below",  0.02,  0.01,    0.025,   2,   0,      500.0),
+    ("sales-event", "Stock running out",          "stock_cover_ratio",      "sku_warehouse", 1,     "below",  1.5,   0.5,     2.0,     0,   0,      0.0),
+    ("sales-event", "Campaign under ROI floor",   "roi_vs_floor",           "campaign",      60,    "below",  0.0,   -0.5,    0.1,     2,   0,      20.0),
+    ("sales-event", "Return rate high",           "return_rate",            "sku",           1440,  "above",  0.15,  0.3,     0.1,     0,   0,      20.0),
+]
+# auto_action stays None: pausing a campaign automatically is something an operator opts into.
+DEFAULT_RULES: list[dict] = [
+    {**dict(zip(_DEFAULT_COLUMNS, row)), "auto_action": None, "enabled": True} for row in _DEFAULT_TABLE
+]
+
+
+# --- rows and rules ---------------------------------------------------------------------------
+
+_RULE_FIELDS = tuple(f.name for f in fields(Rule))
+_STATE_FIELDS = tuple(f.name for f in fields(EntityState))
+
+
+def rule_from_row(row) -> Rule:
+    """A Rule from an alert_rules row (a SQLAlchemy Row or any mapping with its columns)."""
+    mapping = getattr(row, "_mapping", row)
+    return Rule(**{name: mapping[name] for name in _RULE_FIELDS if name in mapping})
+
+
+def rule_to_values(rule: Rule) -> dict:
+    """The alert_rules column values of `rule`; rule_id is left out while it is None."""
+    values = asdict(rule)
+    if values["rule_id"] is None:
+        del values["rule_id"]
+    return values
+
+
+def seed_default_rules(conn: Connection, now_minute: int) -> int:
+    """Insert the DEFAULT_RULES missing by (profile, name); edited rules are left alone.
+
+    Returns how many rules were added."""
+    existing = {tuple(row) for row in conn.execute(select(RULES.c.profile, RULES.c.name))}
+    missing = [
+        {**values, "updated_ts_utc": now_minute * 60}
+        for values in DEFAULT_RULES
+        if (values["profile"], values["name"]) not in existing
+    ]
+    if missing:
+        conn.execute(insert(RULES), missing)
+    return len(missing)
+
+
+def load_rules(conn: Connection, profile: str) -> list[Rule]:
+    """The enabled rules of `profile`, by rule_id."""
+    rows = conn.execute(
+        select(RULES).where(RULES.c.profile == profile, RULES.c.enabled.is_(True)).order_by(RULES.c.rule_id)
+    )
+    return [rule_from_row(row) for row in rows]
+
+
+def active_profile(conn: Connection) -> str:
+    """The rule profile in force (settings key "rule_profile"), "default" until one is set."""
+    value = conn.execute(select(SETTINGS.c.value).where(SETTINGS.c.key == PROFILE_SETTING)).scalar()
+    return value or DEFAULT_PROFILE
+
+
+def set_active_profile(conn: Connection, profile: str) -> None:
+    """Make `profile` the one evaluate_alerts uses; ValueError when no rule belongs to it."""
+    known = conn.execute(select(RULES.c.profile).distinct()).scalars().all()
+    if profile not in known:
+        choices = ", ".join(sorted(known)) or "(none: seed the rules first)"
+        raise ValueError(f"rule profile {profile!r} has no rules; choose one of {choices}")
+    conn.execute(upsert(conn, SETTINGS, ["key"], ["value"]), {"key": PROFILE_SETTING, "value": profile})
+
+
+def save_rule(conn: Connection, rule: Rule) -> list[str]:
+    """Validate `rule` and store it; returns the problems instead of saving when it is invalid.
+
+    With a rule_id, that rule is updated; without, the rule of the same (profile, name) is
+    updated or a new one inserted. A rule's metric and entity kind cannot change: its alert
+    states are per entity of that metric (create a new rule instead). updated_ts_utc is stored
+    as given: set it with dataclasses.replace."""
+    problems = validate_rule(rule)
+    if problems:
+        return problems
+    if rule.rule_id is not None:
+        existing = conn.execute(select(RULES).where(RULES.c.rule_id == rule.rule_id)).first()
+        if existing is None:
+            return [f"rule {rule.rule_id} does not exist; save it without a rule_id to create it"]
+    else:
+        existing = conn.execute(
+            select(RULES).where(RULES.c.profile == rule.profile, RULES.c.name == rule.name)
+        ).first()
+    values = rule_to_values(rule)
+    if existing is None:
+        conn.execute(insert(RULES).values(values))
+        return []
+    if (existing.metric, existing.entity_kind) != (rule.metric, rule.entity_kind):
+        return [
+            f"rule {existing.name!r} watches {existing.metric} per {existing.entity_kind}; its metric and "
+            "entity kind cannot change: create a new rule instead"
+        ]
+    clash = conn.execute(
+        select(RULES.c.rule_id).where(
+            RULES.c.profile == rule.profile, RULES.c.name == rule.name, RULES.c.rule_id != existing.rule_id
+        )
+    ).first()
+    if clash is not None:
+        return [f"profile {rule.profile!r} already has a rule named {rule.name!r}; choose another name"]
+    values.pop("rule_id", None)
+    conn.execute(update(RULES).where(RULES.c.rule_id == existing.rule_id).values(values))
+    return []
+
+
+# --- evaluation against the database ----------------------------------------------------------
+
+ReadMetric = Callable[[str, str, int, int], pd.DataFrame]
+
+
+def _observations(frame: pd.DataFrame, metric: str, entity_kind: str) -> dict[str, Observation]:
+    missing = {"entity_id", "value", "volume"} - set(frame.columns)
+    if missing:
+        raise ValueError(
+            f"read_metric({metric!r}, {entity_kind!r}) returned no column(s) {sorted(missing)}; "
+            "it must return entity_id, value and volume"
+        )
+    entity_ids = frame["entity_id"].astype(str)
+    if entity_ids.duplicated().any():
+        raise ValueError(
+            f"read_metric({metric!r}, {entity_kind!r}) returned entity_id(s) more than once: "
+            f"{sorted(set(entity_ids[entity_ids.duplicated()]))[:5]}"
+        )
+    values = pd.to_numeric(frame["value"], errors="coerce").to_numpy(dtype="float64", na_value=math.nan)
+    volumes = pd.to_numeric(frame["volume"], errors="coerce").to_numpy(dtype="float64", na_value=math.nan)
+    observations = {
+        entity_id: Observation(None if math.isnan(value) else float(value), float(volume))
+        for entity_id, value, volume in zip(entity_ids, values, volumes)
+    }
+    if entity_kind == "shop":
+        # The shop always exists: a reader that returns no row for it is reporting no data.
+        observations.setdefault("shop", Observation(None, 0.0))
+    return observations
+
+
+def _state_from_row(row) -> EntityState:
+    mapping = row._mapping
+    return EntityState(**{name: mapping[name] for name in _STATE_FIELDS})
+
+
+def evaluate_alerts(conn: Connection, now_minute: int, read_metric: ReadMetric) -> list[Transition]:
+    """Evaluate the active profile's rules as of `now_minute` and update alert_states and alerts.
+
+    read_metric(metric, entity_kind, window_minutes, as_of_minute) must return a DataFrame with
+    columns entity_id (str, unique), value (float, NaN = no data) and volume (float); it is
+    called once per distinct (metric, entity_kind, window_minutes). The caller owns the
+    transaction. Alerts: one open row per rule and entity (open_key "rule_id:entity_id"),
+    inserted when a level other than ok is reached, its level, value, threshold and message
+    updated on every later change (an acknowledged alert stays acknowledged), and resolved
+    (status, resolved_minute, open_key NULL) when the level returns to ok. Alerts and states of
+    rules no longer evaluated (disabled, invalid, or outside the active profile) are closed and
+    forgotten. Returns the transitions, those closures included (as "resolve").
+    """
+    rules = []
+    for rule in load_rules(conn, active_profile(conn)):
+        problems = validate_rule(rule)
+        if problems:
+            log.warning("alert rule %s (%r) is skipped: %s", rule.rule_id, rule.name, "; ".join(problems))
+            continue
+        rules.append(rule)
+    rule_ids = [rule.rule_id for rule in rules]
+    transitions = _retire_inactive(conn, now_minute, rule_ids)
+
+    observations = {
+        key: _observations(read_metric(key[0], key[1], key[2], now_minute), key[0], key[1])
+        for key in dict.fromkeys((rule.metric, rule.entity_kind, rule.window_minutes) for rule in rules)
+    }
+    states: dict[int, dict[str, EntityState]] = {rule_id: {} for rule_id in rule_ids}
+    for row in conn.execute(select(STATES).where(STATES.c.rule_id.in_(rule_ids))):
+        states[row.rule_id][row.entity_id] = _state_from_row(row)
+    open_ids = {
+        (row.rule_id, row.entity_id): row.alert_id
+        for row in conn.execute(
+            select(ALERTS.c.alert_id, ALERTS.c.rule_id, ALERTS.c.entity_id).where(
+                ALERTS.c.rule_id.in_(rule_ids), ALERTS.c.status.in_(ACTIVE_STATUSES)
+            )
+        )
+    }
+
+    changed: list[dict] = []
+    for rule in rules:
+        old = states[rule.rule_id]
+        new, rule_transitions = evaluate_rule(
+            rule, old, observations[(rule.metric, rule.entity_kind, rule.window_minutes)], now_minute
+        )
+        changed.extend(asdict(state) for entity_id, state in new.items() if old.get(entity_id) != state)
+        for transition in rule_transitions:
+            _apply_to_alerts(conn, transition, open_ids.get((rule.rule_id, transition.entity_id)), now_minute)
+        transitions.extend(rule_transitions)
+    if changed:
+        key = ["rule_id", "entity_id"]
+        conn.execute(upsert(conn, STATES, key, [name for name in _STATE_FIELDS if name not in key]), changed)
+    return transitions
+
+
+def _apply_to_alerts(conn: Connection, transition: Transition, alert_id: int | None, now_minute: int) -> None:
+    if transition.level == "ok":
+        if alert_id is not None:
+            conn.execute(
+                update(ALERTS)
+                .where(ALERTS.c.alert_id == alert_id)
+                .values(status="resolved", resolved_minute=now_minute, open_key=None)
+            )
+        return
+    values = {
+        "level": transition.level, "value": transition.value,
+        "threshold": transition.threshold, "message": transition.message,
+    }
+    if alert_id is not None:
+        conn.execute(update(ALERTS).where(ALERTS.c.alert_id == alert_id).values(values))
+        return
+    conn.execute(
+        insert(ALERTS).values(
+            rule_id=transition.rule_id, entity_id=transition.entity_id, status="open",
+            opened_minute=now_minute, open_key=f"{transition.rule_id}:{transition.entity_id}", **values,
+        )
+    )
+
+
+def _retire_inactive(conn: Connection, now_minute: int, active_rule_ids: list[int]) -> list[Transition]:
+    """Close the alerts and drop the states of rules that are no longer evaluated.
+
+    Without this an alert of a disabled rule, or of the previous profile, would stay open for
+    ever, and a stale state would come back with its old level if the rule were re-enabled."""
+    rows = conn.execute(
+        select(ALERTS.c.alert_id, ALERTS.c.entity_id, ALERTS.c.value, RULES)
+        .join(RULES, RULES.c.rule_id == ALERTS.c.rule_id)
+        .where(ALERTS.c.status.in_(ACTIVE_STATUSES), ALERTS.c.rule_id.not_in(active_rule_ids))
+    ).all()
+    transitions = []
+    for row in rows:
+        rule = rule_from_row(row)
+        message = alert_message("retired", rule, row.entity_id)
+        conn.execute(
+            update(ALERTS)
+            .where(ALERTS.c.alert_id == row.alert_id)
+            .values(status="resolved", resolved_minute=now_minute, open_key=None)
+        )
+        transitions.append(Transition("resolve", rule.rule_id, row.entity_id, "ok", row.value, None, message))
+    conn.execute(delete(STATES).where(STATES.c.rule_id.not_in(active_rule_ids)))
+    return transitions
+
+
+# --- reading and handling alerts --------------------------------------------------------------
+
+ALERT_COLUMNS = [
+    "alert_id", "rule_id", "rule_name", "metric", "entity_kind", "entity_id", "level", "status",
+    "opened_minute", "resolved_minute", "value", "threshold", "message", "snoozed_until_minute",
+]
+
+
+def _alerts_frame(conn: Connection, *conditions) -> pd.DataFrame:
+    query = (
+        select(
+            ALERTS.c.alert_id, ALERTS.c.rule_id, RULES.c.name.label("rule_name"), RULES.c.metric,
+            RULES.c.entity_kind, ALERTS.c.entity_id, ALERTS.c.level, ALERTS.c.status, ALERTS.c.opened_minute,
+            ALERTS.c.resolved_minute, ALERTS.c.value, ALERTS.c.threshold, ALERTS.c.message,
+            ALERTS.c.snoozed_until_minute,
+        )
+        .join(RULES, RULES.c.rule_id == ALERTS.c.rule_id)
+        .where(*conditions)
+        .order_by(ALERTS.c.opened_minute.desc(), ALERTS.c.alert_id.desc())
+    )
+    return pd.DataFrame(conn.execute(query).all(), columns=ALERT_COLUMNS)
+
+
+def open_alerts(conn: Connection) -> pd.DataFrame:
+    """Open and acknowledged alerts with their rule's name, metric and entity kind, newest first.
+
+    Columns: ALERT_COLUMNS; minutes are epoch minutes (UTC), value and threshold in the
+    metric's unit."""
+    return _alerts_frame(conn, ALERTS.c.status.in_(ACTIVE_STATUSES))
+
+
+def recent_alerts(conn: Connection, since_minute: int) -> pd.DataFrame:
+    """Alerts opened or resolved at or after `since_minute`, newest opened first (ALERT_COLUMNS)."""
+    return _alerts_frame(
+        conn, (ALERTS.c.opened_minute >= since_minute) | (ALERTS.c.resolved_minute >= since_minute)
+    )
+
+
+def _active_alert(conn: Connection, alert_id: int, actor: str, verb: str) -> dict:
+    if not actor or not actor.strip():
+        raise ValueError(f"say who does it: {verb} needs an actor")
+    row = conn.execute(select(ALERTS).where(ALERTS.c.alert_id == alert_id)).first()
+    if row is None:
+        raise ValueError(f"alert {alert_id} does not exist")
+    if row.status not in ACTIVE_STATUSES:
+        raise ValueError(f"alert {alert_id} is {row.status}; only open or acknowledged alerts can be changed")
+    return dict(row._mapping)
+
+
+def acknowledge_alert(conn: Connection, alert_id: int, actor: str) -> tuple[dict, dict]:
+    """Mark an open alert acknowledged (it stays so until it resolves); returns (before, after).
+
+    Acknowledging twice changes nothing. ValueError for an unknown or resolved alert."""
+    before = _active_alert(conn, alert_id, actor, "acknowledge")
+    after = {**before, "status": "acknowledged"}
+    if after != before:
+        conn.execute(update(ALERTS).where(ALERTS.c.alert_id == alert_id).values(status="acknowledged"))
+    return before, after
+
+
+def snooze_alert(conn: Connection, alert_id: int, until_minute: int | None, actor: str) -> tuple[dict, dict]:
+    """Snooze an open or acknowledged alert until `until_minute` (epoch minute; None wakes it).
+
+    Returns (before, after). ValueError for an unknown or resolved alert."""
+    before = _active_alert(conn, alert_id, actor, "snooze")
+    after = {**before, "snoozed_until_minute": until_minute}
+    if after != before:
+        conn.execute(update(ALERTS).where(ALERTS.c.alert_id == alert_id).values(snoozed_until_minute=until_minute))
+    return before, after
+

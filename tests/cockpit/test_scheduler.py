@@ -1,0 +1,77 @@
+"""Schedulers: one leads per database and refreshes every interval; a standby takes over when it dies."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from sqlalchemy import select
+
+from cockpit.db.engine import get_engine
+from cockpit.db.schema import RefreshRun, SchedulerLock
+from cockpit.ingest.seed import seed_history
+from tests.cockpit.test_refresh import ROOT, TZ
+from tests.support.recount import assert_aggregates_match_raw
+
+
+def start_scheduler(db_url):
+    env = {**os.environ, "COCKPIT_DB_URL": db_url, "COCKPIT_SOURCES": "simulator", "COCKPIT_REFRESH_SECONDS": "2"}
+    return subprocess.Popen([sys.executable, "-m", "cockpit", "scheduler"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def refresh_hosts(engine, since: float) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(RefreshRun.host).where(RefreshRun.started_ts_utc > since, RefreshRun.status == "ok")).scalars())
+
+
+def lease_holder(engine) -> str | None:
+    with engine.connect() as conn:
+        return conn.execute(select(SchedulerLock.holder)).scalar()
+
+
+def wait_for(predicate, timeout_s):
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    return None
+
+
+def test_two_schedulers_one_leads_and_the_standby_takes_over(db_url):
+    engine = get_engine(db_url)
+    # History ending three minutes ago: the first tick catches up, later ones ingest each minute.
+    seed_history(engine, days=1, scenario="normal", seed=3, now_minute=int(time.time()) // 60 - 3, tz=TZ, progress=False)
+    started = time.time()
+    first = start_scheduler(db_url)
+    try:
+        leader = wait_for(lambda: lease_holder(engine), 30)
+        assert leader, "no scheduler took the lease"
+        second = start_scheduler(db_url)
+        try:
+            time.sleep(8)  # four intervals with both running
+            holders_pid = {lease_holder(engine).split(":")[1]}
+            assert holders_pid == {str(first.pid)}, "the first scheduler should still lead"
+            assert wait_for(lambda: refresh_hosts(engine, started), 10), "the leader never refreshed"
+            first.send_signal(signal.SIGKILL)  # dies without releasing its lease
+            first.wait()
+            died = time.time()
+            new_leader = wait_for(lambda: (h := lease_holder(engine)) and h.split(":")[1] == str(second.pid), 15)
+            assert new_leader, "the standby did not take over"
+            # lease 1.5 intervals (3 s) + at most one tick (2 s)
+            assert time.time() - died < 2 * 2 + 3
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    with engine.connect() as conn:
+        assert_aggregates_match_raw(conn)
+        runs = conn.execute(select(RefreshRun.started_ts_utc, RefreshRun.finished_ts_utc)
+                            .where(RefreshRun.started_ts_utc > started).order_by(RefreshRun.started_ts_utc)).all()
+    # Refreshes never overlapped in time, whichever scheduler ran them.
+    assert all(later[0] >= earlier[1] - 1e-3 for earlier, later in zip(runs, runs[1:]))
+    assert len(runs) >= 3
