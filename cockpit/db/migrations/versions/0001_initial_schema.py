@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 04:14:09.238584
+Create Date: 2026-11-25
 
 """
 from typing import Sequence, Union
@@ -252,7 +252,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('event_id', name=op.f('pk_page_views'))
     )
     with op.batch_alter_table('page_views', schema=None) as batch_op:
-        batch_op.create_index('ix_page_views_session', ['session_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_page_views_ts_utc'), ['ts_utc'], unique=False)
 
     op.create_table('refresh_runs',
@@ -567,7 +566,6 @@ def downgrade() -> None:
     op.drop_table('refresh_runs')
     with op.batch_alter_table('page_views', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_page_views_ts_utc'))
-        batch_op.drop_index('ix_page_views_session')
 
     op.drop_table('page_views')
     with op.batch_alter_table('orders', schema=None) as batch_op:
