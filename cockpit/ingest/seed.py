@@ -99,7 +99,7 @@ def seed_history(
         conn.execute(Customer.__table__.insert(), records(state.customers, ["customer_id", "created_ts_utc", "region", "acquisition_channel"]))
         alerts.seed_default_rules(conn, now_minute)
         cache: dict = {}
-        state = load_state(conn, cache)  # the state exactly as the database holds it
+        state = load_state(conn, cache, catalog, params.scenario_obj)  # as the database holds it
     windows = list(range(start, end, DAY))
     bar = tqdm(total=len(windows), desc="seeding days", unit="day", file=sys.stderr, disable=not progress)
     for window_start in windows:
@@ -116,7 +116,7 @@ def seed_history(
             park(conn, parked)
             # The database is the truth about stock (returns dated later were written with
             # their order's day), so the next day starts from what it holds.
-            state = load_state(conn, cache)
+            state = load_state(conn, cache, catalog, params.scenario_obj)
         bar.update(1)
         bar.set_postfix(events=f"{total.events:,}")
     bar.close()

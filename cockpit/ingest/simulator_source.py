@@ -18,6 +18,9 @@ from cockpit.db.schema import (
     Campaign,
     Customer,
     IngestWatermark,
+    Order,
+    OrderLine,
+    Return,
     ReplenishmentOrder,
     SimOutbox,
     StockLevel,
@@ -74,11 +77,44 @@ def write_catalog(conn: Connection, catalog: simulator.Catalog) -> None:
         conn.execute(insert_ignore(conn, table), records(frame, columns))
 
 
-def load_state(conn: Connection, cache: dict | None = None) -> simulator.SimState:
+def _incident_deliveries(conn: Connection, catalog: simulator.Catalog, scenario: simulator.Scenario):
+    """What the incident's wave of early returns draws from: the delivered, not yet returned
+    lines of its SKU from the two weeks before the anchor (see simulator.recent_deliveries)."""
+    sku = simulator.incident_targets(catalog)["return_sku"]
+    lo = (scenario.anchor_minute - simulator.INCIDENT_RETURN_LOOKBACK_DAYS * 1440) * 60
+    hi = scenario.anchor_minute * 60
+    lines = to_frame(
+        conn.execute(
+            select(Order.order_id, OrderLine.sku, OrderLine.qty, OrderLine.unit_price, Order.status, Order.amount,
+                   Order.discount, Order.delivered_ts_utc)
+            .join(Order, Order.order_id == OrderLine.order_id)
+            .where(OrderLine.sku == sku, Order.ts_utc >= lo, Order.ts_utc < hi)
+        ).all(),
+        ["order_id", "sku", "qty", "unit_price", "status", "amount", "discount", "delivered_ts_utc"],
+    )
+    returns = to_frame(
+        conn.execute(select(Return.order_id, Return.sku).where(Return.sku == sku, Return.order_id.in_(
+            select(Order.order_id).where(Order.ts_utc >= lo, Order.ts_utc < hi)))).all(),
+        ["order_id", "sku"],
+    )
+    orders = lines[["order_id", "status", "amount", "discount"]].drop_duplicates("order_id")
+    delivered = lines.loc[lines["delivered_ts_utc"].notna(), ["order_id", "delivered_ts_utc"]].drop_duplicates("order_id")
+    return simulator.recent_deliveries(
+        catalog, scenario, orders, lines[["order_id", "sku", "qty", "unit_price"]], delivered, returns
+    )
+
+
+def load_state(
+    conn: Connection,
+    cache: dict | None = None,
+    catalog: simulator.Catalog | None = None,
+    scenario: simulator.Scenario | None = None,
+) -> simulator.SimState:
     """The simulator's view of the shop, read from the database.
 
     Customers only grow, so a per-process cache keyed by their count saves re-reading
-    tens of thousands of rows every minute."""
+    tens of thousands of rows every minute. With the incident scenario (and its catalog),
+    the deliveries its early returns draw from are read too."""
     count = conn.execute(select(func.count()).select_from(Customer)).scalar()
     if cache is not None and cache.get("customer_count") == count:
         customers = cache["customers"]
@@ -105,8 +141,12 @@ def load_state(conn: Connection, cache: dict | None = None) -> simulator.SimStat
         columns=["replenishment_id", "sku", "warehouse_id", "qty", "created_ts_utc", "expected_ts_utc"],
     )
     paused = frozenset(conn.execute(select(Campaign.campaign_id).where(Campaign.status == "paused")).scalars())
+    recent = None
+    if scenario is not None and catalog is not None and scenario.name == "incident":
+        recent = _incident_deliveries(conn, catalog, scenario)
     return simulator.SimState(
-        customers=customers, stock=stock, open_replenishments=open_replenishments, paused_campaigns=paused
+        customers=customers, stock=stock, open_replenishments=open_replenishments, paused_campaigns=paused,
+        recent_deliveries=recent,
     )
 
 
@@ -212,8 +252,9 @@ class SimulatorSource:
         end = min(until_minute + 1, watermark + 1 + self.max_catchup_minutes)
         if end <= watermark + 1:
             return {}, None, 0
-        state = load_state(conn, self._cache)
-        frames, _ = simulate_minutes(self.catalog(params), state, watermark + 1, end, params)
+        catalog = self.catalog(params)
+        state = load_state(conn, self._cache, catalog, params.scenario_obj)
+        frames, _ = simulate_minutes(catalog, state, watermark + 1, end, params)
         due, parked = split_due(frames, end)
         park(conn, parked)
         released = release_outbox(conn, end - 1)

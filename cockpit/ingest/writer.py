@@ -297,6 +297,13 @@ def _apply_stock_movements(conn: Connection, frames: dict[str, pd.DataFrame]) ->
         new_rows.extend(conn.execute(stmt, rows[start : start + CHUNK_ROWS]).all())
     if not new_rows:
         return 0
+    # A receipt may stock a SKU in a warehouse that never held it: give it a row first.
+    pairs = movements[["sku", "warehouse_id"]].drop_duplicates()
+    _insert_rows(
+        conn, insert_ignore(conn, StockLevel.__table__),
+        pairs.assign(on_hand=0, safety_stock=0, reorder_point=0, lead_time_days=7.0, updated_ts_utc=0),
+        ["sku", "warehouse_id", "on_hand", "safety_stock", "reorder_point", "lead_time_days", "updated_ts_utc"],
+    )
     applied = (
         pd.DataFrame(new_rows, columns=["sku", "warehouse_id", "qty_delta", "ts_utc"])
         .groupby(["sku", "warehouse_id"], as_index=False)

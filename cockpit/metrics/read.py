@@ -169,7 +169,7 @@ def traffic_series(conn: Connection, start: int, end: int) -> pd.DataFrame:
 
 
 def sales_series(conn: Connection, start: int, end: int) -> pd.DataFrame:
-    """Per minute: minute_utc, orders, paid_orders, gmv, units (all channels)."""
+    """Per minute of [start, end), zeros included: minute_utc, orders, paid_orders, gmv, units."""
     rows = conn.execute(
         select(
             AggSalesMinute.minute_utc, func.sum(AggSalesMinute.orders), func.sum(AggSalesMinute.paid_orders),
@@ -179,7 +179,8 @@ def sales_series(conn: Connection, start: int, end: int) -> pd.DataFrame:
         .group_by(AggSalesMinute.minute_utc)
         .order_by(AggSalesMinute.minute_utc)
     ).all()
-    return pd.DataFrame(rows, columns=["minute_utc", "orders", "paid_orders", "gmv", "units"])
+    frame = pd.DataFrame(rows, columns=["minute_utc", "orders", "paid_orders", "gmv", "units"]).set_index("minute_utc")
+    return frame.reindex(pd.RangeIndex(start, end, name="minute_utc"), fill_value=0).reset_index()
 
 
 def campaign_performance(conn: Connection, start: int, end: int) -> pd.DataFrame:
