@@ -60,6 +60,17 @@ def purge_old_raw_events(conn: Connection, now_minute: int, retention_days: int)
     conn.execute(delete(UvHour).where(UvHour.hour_utc < (now_minute - retention_days * 1440) // 60))
 
 
+def apply_retention(settings: Settings, now_ts: float | None = None) -> bool:
+    """The hourly retention job: purge old raw events under the refresh lock (skipped, and
+    retried next hour, while a refresh holds it). Returns whether it ran."""
+    now_minute = int(time.time() if now_ts is None else now_ts) // 60
+    with write_transaction(get_engine(settings.db_url), REFRESH_LOCK) as conn:
+        if conn is None:
+            return False
+        purge_old_raw_events(conn, now_minute, settings.retention_days)
+        return True
+
+
 def refresh(settings: Settings, now_ts: float | None = None) -> RefreshReport:
     """One refresh run: everything new since the watermark, in one transaction.
 
@@ -141,7 +152,6 @@ def _refresh_in_transaction(conn: Connection, settings: Settings, until_minute: 
     cutoff = until_minute - settings.retention_days * 1440
     rebuild_minutes(conn, (m for m in total.touched_minutes if m > cutoff))
     report.transitions = alerts.evaluate_alerts(conn, until_minute, _metric_reader(conn, data_minute, tz))
-    purge_old_raw_events(conn, until_minute, settings.retention_days)
     report.data_minute = data_minute
     report.events = total.events
     report.message = f"{total.events} events, {len(total.touched_minutes)} minutes re-aggregated"

@@ -14,6 +14,8 @@ import socket
 import threading
 import time
 import uuid
+from dataclasses import dataclass, field
+from typing import Callable
 from datetime import datetime, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -29,6 +31,23 @@ log = logging.getLogger(__name__)
 LEASE_NAME = "scheduler"
 LEASE_FACTOR = 1.5
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
+
+
+@dataclass(frozen=True)
+class SlowJob:
+    """A job beside the refresh: `function(settings)` run on an APScheduler trigger, only by
+    the scheduler that holds the lease. Later features (model fits, the weekly report) add
+    theirs to SLOW_JOBS."""
+
+    job_id: str
+    function: Callable[[Settings], object]
+    trigger: str
+    trigger_args: dict = field(default_factory=dict)
+
+
+SLOW_JOBS: list[SlowJob] = [
+    SlowJob("retention", jobs.apply_retention, "interval", {"hours": 1}),
+]
 
 
 def holder_id() -> str:
@@ -96,6 +115,15 @@ class CockpitScheduler:
             if self.settings.rule_profile:
                 alerts.set_active_profile(conn, self.settings.rule_profile)
 
+    def run_slow_job(self, job: SlowJob) -> None:
+        if not self.is_leader:
+            return
+        try:
+            job.function(self.settings)
+            log.info("job %s done", job.job_id)
+        except Exception:
+            log.exception("job %s failed; it runs again at its next time", job.job_id)
+
     def start(self) -> None:
         """Tick once now (catching up after downtime), then every interval, aligned to the
         clock plus one second so each minute is complete before it is ingested."""
@@ -106,6 +134,10 @@ class CockpitScheduler:
             start_date=datetime.fromtimestamp(first, tz=timezone.utc),
         )
         self.scheduler.add_job(self.tick, id="refresh-at-start", replace_existing=True)
+        for job in SLOW_JOBS:
+            self.scheduler.add_job(
+                self.run_slow_job, job.trigger, args=[job], id=job.job_id, replace_existing=True, **job.trigger_args
+            )
         self.prepare()
         self.scheduler.start()
 

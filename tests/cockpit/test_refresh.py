@@ -122,3 +122,19 @@ def test_two_refreshes_at_once_never_both_ingest(db_url):
         assert read_watermark(conn)[0] == T0 + 239
         assert_aggregates_match_raw(conn)
         assert_stock_matches_movements(conn)
+
+
+def test_retention_purges_old_raw_events_and_keeps_their_aggregates(db_url):
+    from cockpit.db.schema import AggTrafficMinute, PageView
+
+    engine = seeded(db_url, days=3)
+    settings = load_settings({"COCKPIT_DB_URL": db_url, "COCKPIT_RETENTION_DAYS": "1"})
+    with engine.connect() as conn:
+        views_before = conn.execute(select(func.count()).select_from(PageView)).scalar()
+        agg_before = conn.execute(select(func.sum(AggTrafficMinute.page_views))).scalar()
+    assert jobs.apply_retention(settings, now_ts=T0 * 60)
+    with engine.connect() as conn:
+        oldest = conn.execute(select(func.min(PageView.ts_utc))).scalar()
+        views_after = conn.execute(select(func.count()).select_from(PageView)).scalar()
+        assert oldest >= (T0 - 1440) * 60 and 0 < views_after < views_before
+        assert conn.execute(select(func.sum(AggTrafficMinute.page_views))).scalar() == agg_before

@@ -75,3 +75,18 @@ def test_two_schedulers_one_leads_and_the_standby_takes_over(db_url):
     # Refreshes never overlapped in time, whichever scheduler ran them.
     assert all(later[0] >= earlier[1] - 1e-3 for earlier, later in zip(runs, runs[1:]))
     assert len(runs) >= 3
+
+
+def test_slow_jobs_run_only_on_the_leading_scheduler(db_url):
+    from cockpit.config import load_settings
+    from cockpit.scheduler import SLOW_JOBS, CockpitScheduler, SlowJob
+
+    calls = []
+    job = SlowJob("probe", lambda settings: calls.append(settings.db_url), "interval", {"hours": 1})
+    settings = load_settings({"COCKPIT_DB_URL": db_url})
+    standby, leader = CockpitScheduler(settings, holder="b"), CockpitScheduler(settings, holder="a")
+    leader.is_leader = True
+    standby.run_slow_job(job)
+    leader.run_slow_job(job)
+    assert calls == [db_url]
+    assert "retention" in {j.job_id for j in SLOW_JOBS}
