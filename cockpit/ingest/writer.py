@@ -213,6 +213,13 @@ def _order_warehouses(conn: Connection, frames: dict[str, pd.DataFrame], order_i
     return known
 
 
+def _movements(sku, warehouse_id, ts_utc, qty_delta, reason: str, ref_id) -> pd.DataFrame:
+    return pd.DataFrame({
+        "sku": sku, "warehouse_id": warehouse_id, "ts_utc": ts_utc.astype("int64"),
+        "qty_delta": qty_delta.astype("int64"), "reason": reason, "ref_id": ref_id.astype(str),
+    })
+
+
 def stock_movement_rows(conn: Connection, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The stock movements a batch implies: sales of paid order lines, resellable returns,
     replenishment receipts and adjustments; columns as in stock_movements."""
@@ -221,60 +228,31 @@ def stock_movement_rows(conn: Connection, frames: dict[str, pd.DataFrame]) -> pd
     if orders is not None and lines is not None and not lines.empty:
         paid = orders.loc[orders["paid_ts_utc"].notna(), ["order_id", "warehouse_id", "paid_ts_utc"]]
         sold = lines.merge(paid, on="order_id")
-        parts.append(
-            pd.DataFrame(
-                {
-                    "sku": sold["sku"],
-                    "warehouse_id": sold["warehouse_id"],
-                    "ts_utc": sold["paid_ts_utc"].astype("int64"),
-                    "qty_delta": -sold["qty"].astype("int64"),
-                    "reason": "sale",
-                    "ref_id": sold["order_id"].astype(str) + ":" + sold["line_no"].astype(str),
-                }
-            )
-        )
+        parts.append(_movements(sold["sku"], sold["warehouse_id"], sold["paid_ts_utc"], -sold["qty"], "sale",
+                                sold["order_id"].astype(str) + ":" + sold["line_no"].astype(str)))
     returns = frames.get("returns")
     if returns is not None and not returns.empty:
         back = returns[returns["resellable"].astype(bool)]
         if not back.empty:
-            warehouses = _order_warehouses(conn, frames, back["order_id"].to_numpy())
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "sku": back["sku"],
-                        "warehouse_id": back["order_id"].map(warehouses),
-                        "ts_utc": back["ts_utc"].astype("int64"),
-                        "qty_delta": back["qty"].astype("int64"),
-                        "reason": "return",
-                        "ref_id": back["return_id"].astype(str),
-                    }
-                ).dropna(subset=["warehouse_id"])
-            )
+            warehouses = back["order_id"].map(_order_warehouses(conn, frames, back["order_id"].to_numpy()))
+            parts.append(_movements(back["sku"], warehouses, back["ts_utc"], back["qty"], "return",
+                                    back["return_id"]).dropna(subset=["warehouse_id"]))
     receipts = frames.get("replenishment_receipts")
     if receipts is not None and not receipts.empty:
-        targets = _replenishment_targets(conn, frames, receipts["replenishment_id"].tolist())
-        merged = receipts.merge(targets, on="replenishment_id")
-        parts.append(
-            pd.DataFrame(
-                {
-                    "sku": merged["sku"],
-                    "warehouse_id": merged["warehouse_id"],
-                    "ts_utc": merged["received_ts_utc"].astype("int64"),
-                    "qty_delta": merged["qty_received"].astype("int64"),
-                    "reason": "replenishment",
-                    "ref_id": merged["replenishment_id"].astype(str),
-                }
-            )
-        )
+        merged = receipts.merge(_replenishment_targets(conn, receipts["replenishment_id"].tolist()), on="replenishment_id")
+        parts.append(_movements(merged["sku"], merged["warehouse_id"], merged["received_ts_utc"],
+                                merged["qty_received"], "replenishment", merged["replenishment_id"]))
     adjustments = frames.get("stock_adjustments")
     if adjustments is not None and not adjustments.empty:
-        parts.append(adjustments[["sku", "warehouse_id", "ts_utc", "qty_delta", "ref_id"]].assign(reason="adjustment"))
+        parts.append(_movements(adjustments["sku"], adjustments["warehouse_id"], adjustments["ts_utc"],
+                                adjustments["qty_delta"], "adjustment", adjustments["ref_id"]))
     if not parts:
         return pd.DataFrame(columns=["sku", "warehouse_id", "ts_utc", "qty_delta", "reason", "ref_id"])
     return pd.concat(parts, ignore_index=True)
 
 
-def _replenishment_targets(conn: Connection, frames: dict[str, pd.DataFrame], ids: list[str]) -> pd.DataFrame:
+def _replenishment_targets(conn: Connection, ids: list[str]) -> pd.DataFrame:
+    """sku and warehouse_id of replenishment orders (this batch's are inserted already)."""
     rows = conn.execute(
         select(ReplenishmentOrder.replenishment_id, ReplenishmentOrder.sku, ReplenishmentOrder.warehouse_id).where(
             ReplenishmentOrder.replenishment_id.in_(ids)
