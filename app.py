@@ -1,10 +1,18 @@
-"""Streamlit entry point: page config and the explicit list of pages."""
+"""Streamlit entry point: page config, the explicit list of pages, and the page frame (wall mode)."""
 import streamlit as st
 
+from cockpit.ui import shell
 from cockpit.ui.i18n import t
 
-st.set_page_config(page_title=t("Operations cockpit"), page_icon="📈", layout="wide")
-navigation = st.navigation([
-    st.Page("pages/01_overview.py", title=t("Overview"), icon="📊", default=True),
-])
+st.set_page_config(page_title=t("Operations cockpit"), page_icon=":material/monitoring:", layout="wide",
+                   initial_sidebar_state="collapsed" if shell.is_wall() else "auto")
+pages = {
+    "overview": st.Page("pages/01_overview.py", title=t("Overview"), icon=":material/dashboard:", url_path="cockpit", default=True),
+    "traffic": st.Page("pages/02_traffic.py", title=t("Traffic & conversion"), icon=":material/filter_alt:", url_path="traffic-conversion"),
+    "stock": st.Page("pages/03_stock.py", title=t("Stock water-level"), icon=":material/inventory_2:", url_path="stock-levels"),
+    "ads": st.Page("pages/04_ads.py", title=t("Ads & ROI"), icon=":material/campaign:", url_path="ads-roi"),
+    "alerts": st.Page("pages/05_alerts.py", title=t("Alerts & actions"), icon=":material/notifications_active:", url_path="alerts-actions"),
+}
+navigation = st.navigation(list(pages.values()), position=shell.navigation_position())
+shell.decorate(pages, navigation)
 navigation.run()

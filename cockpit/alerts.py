@@ -32,9 +32,12 @@ METRIC_LABELS = {
     "orders": "Orders",
     "aov": "Average order value",
     "sessions_vs_last_week": "Sessions vs last week",
+    "orders_vs_last_week": "Orders vs last week",
+    "gmv_vs_last_week": "GMV vs last week",
     "roi": "ROI",
     "roi_vs_floor": "ROI vs floor",
     "spend": "Spend",
+    "spend_vs_last_week": "Spend vs last week",
     "stock_cover_ratio": "Stock cover ratio",
     "days_of_cover": "Days of cover",
     "return_rate": "Return rate",
@@ -305,6 +308,23 @@ def _has_data(rule: Rule, obs: Observation | None) -> bool:
     return obs.volume >= rule.min_volume
 
 
+def instant_level(rule: Rule, value: float | None) -> str:
+    """Where `value` stands by the rule's thresholds alone: "ok", "warn" or "critical", and
+    "no_data" for None or NaN. No hold and no hysteresis (those belong to the alerts), so a
+    panel coloured with it follows an edited rule at once. min_volume is the caller's to apply."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "no_data"
+    return _instant_level(rule, value)
+
+
+def rules_by_metric(rules: list[Rule]) -> dict[str, list[Rule]]:
+    """The rules grouped by the metric they watch, each group in the order given."""
+    grouped: dict[str, list[Rule]] = {}
+    for rule in rules:
+        grouped.setdefault(rule.metric, []).append(rule)
+    return grouped
+
+
 def _instant_level(rule: Rule, value: float) -> str:
     worse = _worse(rule.direction)
     if rule.critical is not None and worse(value, rule.critical):
@@ -415,11 +435,30 @@ def _without_data(
 # --- default rules ----------------------------------------------------------------------------
 
 # One row per rule; the sales-event profile watches the same things, more tightly, for the peak.
-# Volumes are what each value rests on: visitors for the shop's rates, last week's sessions for
-# sessions_vs_last_week, spend (currency) for roi_vs_floor, units sold for return_rate. At a 3-5%
-# orders/visitor conversion it takes ~500 visitors before 2% is a signal rather than noise.
+# Volumes are what each value rests on: visitors for the shop's rates, the sessions last week's
+# baseline expects for sessions_vs_last_week, spend (currency) for roi_vs_floor, units sold per
+# day for the stock rules, units sold over the return rate's 7-day base for return_rate. At a
+# 3-5% orders/visitor conversion it takes ~500 visitors before 2% is a signal rather than noise.
 # "Shop visitors stopped" is the pipeline's heartbeat: no visitors at all is critical, and no
 # data (a window the metrics layer reports as NaN) turns into a no_data alert.
+#
+# The numbers come from the simulated shop's steady state (a normal day, seed 42):
+# - Traffic: a channel has 10-50 sessions in 30 minutes, so a 15-minute ratio swings from 0.5
+#   to 2 on chance alone. Over 30 minutes against a two-hour baseline, a real drop to 0.3
+#   still reads below 0.45 while chance rarely takes a channel below 0.65.
+# - Stock: purchasing reorders at the reorder point, so a pair dipping below safety stock
+#   while the replenishment is on its way is routine (15-45 of ~825 pairs at any time); what
+#   needs a person is a SKU that sells running out within a day. Days of cover (on hand / the
+#   last 7 days' daily sales) says that; pairs selling under 8 units a day are left to the
+#   stock page.
+# - ROI: a campaign gets 0.5-2 attributed orders an hour and its ROI sits within about one
+#   point of its floor, so an hour's ROI is mostly chance (30-70% of hours have no order at
+#   all). Only three hours with revenue far below the floor (ROI a point or more under it)
+#   mean something, and only for a campaign spending 450+ in those hours (a smaller one has
+#   too few orders in three hours to judge).
+# - Returns: a SKU's daily return rate on a few sold units ranges from 0 to 150%. Returns are
+#   counted over 6 hours against the units the SKU sells in 6 hours at its 7-day pace, and
+#   only for SKUs selling 100+ units a week: normal values stay under about 0.4.
 _DEFAULT_COLUMNS = (
     "profile", "name", "metric", "entity_kind", "window_minutes", "direction",
     "warn", "critical", "recovery", "hold_minutes", "no_data_minutes", "min_volume",
@@ -427,19 +466,25 @@ _DEFAULT_COLUMNS = (
 _DEFAULT_TABLE = [
     # profile       name                          metric                    entity_kind      window direction warn   critical recovery hold no_data min_volume
     ("default",     "Shop visitors stopped",      "uv",                     "shop",          5,     "below",  None,  1.0,     1.0,     0,   5,      0.0),
-    ("default",     "Traffic drop by channel",    "sessions_vs_last_week",  "channel",       15,    "below",  0.6,   0.4,     0.8,     2,   0,      20.0),
+    ("default",     "Traffic drop by channel",    "sessions_vs_last_week",  "channel",       30,    "below",  0.65,  0.45,    0.8,     1,   0,      25.0),
+    ("default",     "Orders drop",                "orders_vs_last_week",    "shop",          60,    "below",  0.6,   0.35,    0.8,     5,   0,      10.0),
+    ("default",     "GMV drop",                   "gmv_vs_last_week",       "shop",          60,    "below",  0.5,   0.3,     0.75,    5,   0,      2500.0),
     ("default",     "Shop conversion low",        "conversion_rate",        "shop",          60,    "below",  0.02,  0.01,    0.025,   5,   0,      500.0),
     ("default",     "Shop paying conversion low", "paying_conversion_rate", "shop",          60,    "below",  0.015, 0.0075,  0.02,    5,   0,      500.0),
-    ("default",     "Stock running out",          "stock_cover_ratio",      "sku_warehouse", 1,     "below",  1.0,   0.2,     1.2,     0,   0,      0.0),
-    ("default",     "Campaign under ROI floor",   "roi_vs_floor",           "campaign",      60,    "below",  0.0,   -0.5,    0.1,     5,   0,      20.0),
-    ("default",     "Return rate high",           "return_rate",            "sku",           1440,  "above",  0.15,  0.3,     0.1,     0,   0,      20.0),
+    ("default",     "Stock running out",          "days_of_cover",          "sku_warehouse", 1,     "below",  1.0,   0.25,    2.0,     0,   0,      8.0),
+    ("default",     "Campaign under ROI floor",   "roi_vs_floor",           "campaign",      180,   "below",  -1.0,  -1.3,    -0.5,    10,  0,      450.0),
+    ("default",     "Campaign overspending",      "spend_vs_last_week",     "campaign",      15,    "above",  1.8,   2.5,     1.3,     1,   0,      10.0),
+    ("default",     "Return rate high",           "return_rate",            "sku",           360,   "above",  0.5,   0.8,     0.3,     0,   0,      100.0),
     ("sales-event", "Shop visitors stopped",      "uv",                     "shop",          3,     "below",  None,  1.0,     1.0,     0,   3,      0.0),
     ("sales-event", "Traffic drop by channel",    "sessions_vs_last_week",  "channel",       10,    "below",  0.7,   0.5,     0.85,    1,   0,      20.0),
+    ("sales-event", "Orders drop",                "orders_vs_last_week",    "shop",          30,    "below",  0.7,   0.45,    0.85,    2,   0,      10.0),
+    ("sales-event", "GMV drop",                   "gmv_vs_last_week",       "shop",          30,    "below",  0.6,   0.35,    0.8,     2,   0,      2500.0),
     ("sales-event", "Shop conversion low",        "conversion_rate",        "shop",          30,    "below",  0.025, 0.015,   0.03,    2,   0,      500.0),
     ("sales-event", "Shop paying conversion low", "paying_conversion_rate", "shop",          30,    "below",  0.02,  0.01,    0.025,   2,   0,      500.0),
-    ("sales-event", "Stock running out",          "stock_cover_ratio",      "sku_warehouse", 1,     "below",  1.5,   0.5,     2.0,     0,   0,      0.0),
-    ("sales-event", "Campaign under ROI floor",   "roi_vs_floor",           "campaign",      60,    "below",  0.0,   -0.5,    0.1,     2,   0,      20.0),
-    ("sales-event", "Return rate high",           "return_rate",            "sku",           1440,  "above",  0.15,  0.3,     0.1,     0,   0,      20.0),
+    ("sales-event", "Stock running out",          "days_of_cover",          "sku_warehouse", 1,     "below",  2.0,   0.5,     3.0,     0,   0,      5.0),
+    ("sales-event", "Campaign under ROI floor",   "roi_vs_floor",           "campaign",      120,   "below",  -0.8,  -1.2,    -0.4,    5,   0,      300.0),
+    ("sales-event", "Campaign overspending",      "spend_vs_last_week",     "campaign",      15,    "above",  2.4,   3.2,     1.8,     1,   0,      10.0),
+    ("sales-event", "Return rate high",           "return_rate",            "sku",           360,   "above",  0.5,   0.8,     0.3,     0,   0,      100.0),
 ]
 # auto_action stays None: pausing a campaign automatically is something an operator opts into.
 DEFAULT_RULES: list[dict] = [
@@ -752,3 +797,9 @@ def snooze_alert(conn: Connection, alert_id: int, until_minute: int | None, acto
         conn.execute(update(ALERTS).where(ALERTS.c.alert_id == alert_id).values(snoozed_until_minute=until_minute))
     return before, after
 
+
+
+def all_rules(conn: Connection) -> list[Rule]:
+    """Every rule of every profile, enabled or not, by profile and rule_id (for the editor)."""
+    rows = conn.execute(select(RULES).order_by(RULES.c.profile, RULES.c.rule_id))
+    return [rule_from_row(row) for row in rows]

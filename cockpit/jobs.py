@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sqlalchemy import Connection, delete, insert
 
-from cockpit import alerts
+from cockpit import actions, alerts
 from cockpit.config import Settings
 from cockpit.db.dialect import write_transaction
 from cockpit.db.engine import get_engine
@@ -35,6 +35,7 @@ class RefreshReport:
     minutes: int = 0
     duration_s: float = 0.0
     transitions: list = field(default_factory=list)
+    auto_actions: list = field(default_factory=list)  # ActionResults the transitions triggered
     imports: list = field(default_factory=list)
     message: str = ""
 
@@ -152,6 +153,8 @@ def _refresh_in_transaction(conn: Connection, settings: Settings, until_minute: 
     cutoff = until_minute - settings.retention_days * 1440
     rebuild_minutes(conn, (m for m in total.touched_minutes if m > cutoff))
     report.transitions = alerts.evaluate_alerts(conn, until_minute, _metric_reader(conn, data_minute, tz))
+    # Rules with an auto_action act in the same transaction as the alerts that trigger them.
+    report.auto_actions = actions.run_auto_actions(conn, report.transitions, (until_minute + 1) * 60, tz)
     report.data_minute = data_minute
     report.events = total.events
     report.message = f"{total.events} events, {len(total.touched_minutes)} minutes re-aggregated"

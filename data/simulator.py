@@ -248,6 +248,7 @@ EVENT_DAY_MULTIPLIER = 2.2
 EVENT_EXTRA_DAYS = 4.0  # extra days of demand purchasing stocks for an event
 INCIDENT_CHANNEL_FACTOR = 0.3
 INCIDENT_CAMPAIGN_CONVERSION = 0.1
+INCIDENT_CAMPAIGN_SPEND_FACTOR = 3.0  # a bid misconfiguration: the same clicks at three times the cost
 INCIDENT_RETURN_P = 0.22  # of the return SKU's recent deliveries, returned during the incident
 INCIDENT_STOCK_LEFT = 2
 
@@ -879,6 +880,9 @@ class _Window:
         chan_factor[np.ix_(m.camp_channel == target, self.incident)] = INCIDENT_CHANNEL_FACTOR
         exp_clicks = planned / m.camp_cpc[:, None] * eps**CLICK_ELASTICITY * np.sqrt(self.event)[None, :] * chan_factor
         clicks = rng.poisson(exp_clicks)
+        if self.scenario.name == "incident":
+            hit = (m.camp_ids == self.scenario_target("campaign"))[:, None] & self.incident[None, :]
+            spend = np.where(hit, np.round(spend * INCIDENT_CAMPAIGN_SPEND_FACTOR, 2), spend)
         impressions = clicks + rng.poisson(spend / m.camp_cpm[:, None] * 1000)
         ci, ti = np.nonzero(on)
         self.frames["ad_spend"] = _frame(

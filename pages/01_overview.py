@@ -1,13 +1,16 @@
-"""Overview: today's UV, conversion, GMV, orders, stock and ad ROI, against yesterday and last week."""
+"""Overview: UV, orders, GMV, conversion, stock and ad ROI with their threshold states, against
+the same time yesterday and last week, sparklines, and the open alerts. ?mode=wall: the TV."""
 import streamlit as st
 
-from cockpit.ui import loaders, widgets
+from cockpit.ui import charts, loaders, shell, widgets
 from cockpit.ui.i18n import t
 
+shell.require_frame()
 settings = loaders.settings()
 tz = settings.tz
+wall = shell.is_wall()
 
-st.title(t("Operations cockpit"))
+st.title(t("Operations cockpit") if not wall else t("Operations cockpit · live"))
 
 
 @st.fragment(run_every=settings.refresh_seconds)
@@ -16,38 +19,78 @@ def live_panels():
     widgets.freshness_badge(fresh, tz, settings.refresh_seconds)
     if fresh.data_minute is None:
         return
-    data = loaders.overview(settings.db_url, fresh.data_minute, settings.timezone)
-    today, yesterday, last_week = data["today"], data["yesterday"], data["last_week"]
-    campaigns = data["campaigns"]
+    loaded = loaders.guarded("overview", fresh.data_minute, loaders.overview, settings.db_url, fresh.data_minute,
+                             settings.timezone)
+    alerts_now = loaders.guarded("open_alerts", fresh.data_minute, loaders.open_alerts, settings.db_url,
+                                 fresh.data_minute)
+    awake = charts.awake_alerts(alerts_now.value, fresh.data_minute) if alerts_now.value is not None else None
+    if wall and awake is not None:
+        widgets.critical_banner(awake)
+    if not widgets.load_marker(loaded, tz):
+        return
+    data = loaded.value
+    today, yesterday, last_week, states = data["today"], data["yesterday"], data["last_week"], data["panels"]
+    campaigns, stock = data["campaigns"], data["stock"]
     spend, revenue = campaigns["spend"].sum(), campaigns["revenue"].sum()
     roi = (revenue - spend) / spend if spend else None
-    stock = data["stock"]
-    below_safety = int((stock["on_hand"] < stock["safety_stock"]).sum())
-    out_of_stock = int((stock["on_hand"] <= 0).sum())
+    by_minute = data["traffic"].groupby("minute_utc", as_index=False)["uv"].sum()
+    week_note = t("vs same time yesterday; last week {value}")
 
-    st.subheader(t("Today so far, against the same time yesterday"))
     tiles = st.columns(6)
-    widgets.kpi_tile(tiles[0], t("UV"), f"{today.uv:,}", widgets.pct_delta(today.uv, yesterday.uv),
-                     t("Distinct visitors today (exact). Last week: {n:,}", n=last_week.uv))
-    widgets.kpi_tile(tiles[1], t("Orders"), f"{today.orders:,}", widgets.pct_delta(today.orders, yesterday.orders))
-    widgets.kpi_tile(tiles[2], t("GMV"), f"¥{today.gmv:,.0f}", widgets.pct_delta(today.gmv, yesterday.gmv))
-    conversion = today.conversion_rate
-    widgets.kpi_tile(tiles[3], t("Conversion"), f"{conversion:.2%}" if conversion is not None else "–",
-                     widgets.pct_delta(conversion, yesterday.conversion_rate), t("Orders / UV"))
-    widgets.kpi_tile(tiles[4], t("SKUs below safety stock"), f"{below_safety}", None,
-                     t("{n} SKU-warehouse pairs out of stock", n=out_of_stock))
-    widgets.kpi_tile(tiles[5], t("Ad ROI today"), f"{roi:.2f}" if roi is not None else "–", None,
-                     t("(revenue − spend) / spend over all campaigns; spend ¥{spend:,.0f}", spend=spend))
+    with tiles[0]:
+        widgets.state_tile(t("UV"), f"{today.uv:,}", states["uv"], delta=widgets.pct_delta(today.uv, yesterday.uv),
+                           delta_note=week_note.format(value=widgets.pct_delta(today.uv, last_week.uv) or "–"),
+                           help_text=t("Distinct visitors today (exact)."), spark=by_minute["uv"].tolist()[-120:])
+    with tiles[1]:
+        widgets.state_tile(t("Orders"), f"{today.orders:,}", states["orders"],
+                           delta=widgets.pct_delta(today.orders, yesterday.orders),
+                           delta_note=week_note.format(value=widgets.pct_delta(today.orders, last_week.orders) or "–"),
+                           spark=data["sales"]["orders"].tolist()[-120:])
+    with tiles[2]:
+        widgets.state_tile(t("GMV"), f"¥{today.gmv:,.0f}", states["gmv"], delta=widgets.pct_delta(today.gmv, yesterday.gmv),
+                           delta_note=week_note.format(value=widgets.pct_delta(today.gmv, last_week.gmv) or "–"),
+                           spark=data["sales"]["gmv"].tolist()[-120:])
+    with tiles[3]:
+        conversion = today.conversion_rate
+        widgets.state_tile(t("Conversion"), f"{conversion:.2%}" if conversion is not None else "–", states["conversion"],
+                           delta=widgets.pct_delta(conversion, yesterday.conversion_rate),
+                           delta_note=week_note.format(value=widgets.pct_delta(conversion, last_week.conversion_rate) or "–"),
+                           help_text=t("Orders / UV today."))
+    with tiles[4]:
+        below = int((stock["on_hand"] < stock["safety_stock"]).sum())
+        widgets.state_tile(t("Stock below safety"), f"{below}", states["stock"],
+                           delta_note=t("{n} of {total} SKU-warehouse pairs out of stock",
+                                        n=int((stock["on_hand"] <= 0).sum()), total=len(stock)),
+                           help_text=t("SKU-warehouse pairs with on-hand under their safety stock."))
+    with tiles[5]:
+        widgets.state_tile(t("Ad ROI today"), f"{roi:.2f}" if roi is not None else "–", states["ads"],
+                           delta_note=t("spend ¥{spend:,.0f} · {n} campaigns under floor", spend=spend,
+                                        n=states["ads"].count("warn") + states["ads"].count("critical")),
+                           help_text=t("(revenue − spend) / spend over all campaigns today."))
 
     left, right = st.columns(2)
+    height = 340 if wall else 260
     with left:
-        uv_by_minute = data["traffic"].groupby("minute_utc", as_index=False)["uv"].sum()
-        widgets.minute_sparkline(uv_by_minute, "uv", t("Visitors per minute, last 6 hours"), tz)
+        widgets.show_figure(widgets.threshold_figure(
+            widgets.local_times(by_minute["minute_utc"], tz), by_minute["uv"], title=t("Visitors per minute, last 6 hours"),
+            name=t("UV"), markers=data["markers"], tz=tz, height=height))
     with right:
-        widgets.minute_sparkline(data["sales"], "gmv", t("GMV per minute, last 6 hours"), tz)
+        sales = data["sales"]
+        widgets.show_figure(widgets.threshold_figure(
+            widgets.local_times(sales["minute_utc"], tz), sales["gmv"], title=t("GMV per minute, last 6 hours"),
+            name=t("GMV"), markers=data["markers"], tz=tz, height=height))
 
+    if wall:
+        widgets.warning_summary(awake)
+        return
+    worst = [row for name in ("stock", "ads", "uv", "returns") for row in states[name].worst(3).itertuples()]
+    if worst:
+        st.caption(t("Worst now: ") + " · ".join(f"{row.entity_id} ({row.rule_name}: {row.value:.2f})" for row in worst[:6]))
     st.subheader(t("Open alerts"))
-    widgets.alert_list(loaders.open_alerts(settings.db_url, fresh.data_minute))
+    if awake is not None:
+        widgets.alert_list(awake, tz)
 
 
 live_panels()
+if not wall:
+    st.page_link("pages/05_alerts.py", label=t("All alerts, rules and the audit log →"))

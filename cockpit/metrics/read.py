@@ -6,11 +6,12 @@ metric "over the last N minutes as of minute m" covers [m - N + 1, m + 1).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, func, select, union_all
+from sqlalchemy import Connection, and_, case, func, select, union_all
 
 from cockpit.db.schema import (
     AggCampaignMinute,
@@ -251,12 +252,22 @@ def _entity_frame(entity_ids, values, volumes) -> pd.DataFrame:
 
 
 METRICS = {
-    "shop": ("uv", "orders", "gmv", "conversion_rate", "paying_conversion_rate", "aov"),
+    "shop": ("uv", "orders", "gmv", "conversion_rate", "paying_conversion_rate", "aov", "orders_vs_last_week",
+             "gmv_vs_last_week"),
     "channel": ("sessions_vs_last_week", "roi"),
-    "campaign": ("roi_vs_floor", "roi", "spend"),
+    "campaign": ("roi_vs_floor", "roi", "spend", "spend_vs_last_week"),
     "sku_warehouse": ("stock_cover_ratio", "days_of_cover"),
     "sku": ("return_rate",),
 }
+
+
+# Baselines that cut Poisson noise. A channel's sessions are compared with last week's
+# sessions over at least BASELINE_SPAN_MINUTES around the same time of day, scaled to the
+# window's length; a SKU's returns with the units it sold over at least RETURN_BASE_DAYS,
+# scaled likewise. A few dozen sessions or a handful of sold units per window would otherwise
+# make a ratio swing by half on chance alone.
+BASELINE_SPAN_MINUTES = 120
+RETURN_BASE_DAYS = 7
 
 
 def metric_values(
@@ -265,10 +276,30 @@ def metric_values(
     """One metric per entity over the window ending at as_of_minute (inclusive).
 
     Returns columns entity_id (str), value (float, NaN = no data), volume (float: how much
-    data the value rests on, compared with a rule's min_volume)."""
+    data the value rests on, compared with a rule's min_volume). Per entity kind:
+
+    - shop: the KPI over the window; volume the visitors (paid orders for aov).
+    - shop, orders_vs_last_week / gmv_vs_last_week: orders placed (GMV) in the window / the
+      orders (GMV) expected from last week, baselined like sessions_vs_last_week; volume the
+      orders (GMV) expected.
+    - channel, sessions_vs_last_week: sessions in the window / the sessions expected from last
+      week: last week's sessions over a span of max(window, BASELINE_SPAN_MINUTES) minutes
+      centred on the same window, times window / span. volume: those expected sessions.
+    - channel roi, campaign roi / roi_vs_floor / spend: over the window; volume the spend.
+    - campaign, spend_vs_last_week: spend in the window / the spend expected from last week
+      (baselined like sessions_vs_last_week): a runaway bid shows within minutes, long before
+      the sparse orders can show its ROI. volume: the expected spend.
+    - sku_warehouse, stock_cover_ratio (on hand / safety stock) and days_of_cover (on hand /
+      units sold per day over the last 7 days) as of the minute; volume the units sold per day.
+    - sku, return_rate: units returned in the window / the units sold in a window's length at
+      the pace of the last max(window, RETURN_BASE_DAYS days); volume those trailing units sold.
+    """
     if metric not in METRICS.get(entity_kind, ()):
         raise ValueError(f"unknown metric {metric!r} for entity kind {entity_kind!r}; known: {METRICS}")
     start, end = as_of_minute - window_minutes + 1, as_of_minute + 1
+    if entity_kind == "shop" and metric.endswith("_vs_last_week"):
+        measure = metric.removesuffix("_vs_last_week")
+        return _vs_last_week(lambda lo, hi: _shop_sales(conn, lo, hi, measure), start, end)
     if entity_kind == "shop":
         k = kpis(conn, start, end, tz)
         value = {
@@ -278,13 +309,9 @@ def metric_values(
         volume = k.paid_orders if metric == "aov" else k.uv
         return _entity_frame(["shop"], [np.nan if value is None else value], [volume])
     if entity_kind == "channel" and metric == "sessions_vs_last_week":
-        week = 7 * 1440
-        now = _sessions_by_channel(conn, start, end)
-        before = _sessions_by_channel(conn, start - week, end - week)
-        channels = sorted(set(now.index) | set(before.index))
-        now, before = now.reindex(channels, fill_value=0), before.reindex(channels, fill_value=0)
-        ratio = np.where(before > 0, now / before.where(before > 0, 1), np.nan)
-        return _entity_frame(channels, ratio, before.to_numpy())
+        return _vs_last_week(lambda lo, hi: _sessions_by_channel(conn, lo, hi), start, end)
+    if entity_kind == "campaign" and metric == "spend_vs_last_week":
+        return _vs_last_week(lambda lo, hi: _spend_by_campaign(conn, lo, hi), start, end)
     if entity_kind in ("channel", "campaign"):
         perf = campaign_performance(conn, start, end)
         if entity_kind == "channel":
@@ -296,17 +323,60 @@ def metric_values(
     if entity_kind == "sku_warehouse":
         levels = stock_water_levels(conn, as_of_minute)
         values = levels["cover_ratio" if metric == "stock_cover_ratio" else "days_of_cover"]
-        return _entity_frame(levels["sku"] + "|" + levels["warehouse_id"], values, levels["safety_stock"])
-    returns = pd.DataFrame(
+        return _entity_frame(levels["sku"] + "|" + levels["warehouse_id"], values, levels["daily_velocity"])
+    return _return_rates(conn, start, end)
+
+
+def _vs_last_week(read: Callable[[int, int], pd.Series], start: int, end: int) -> pd.DataFrame:
+    """Per entity: read(start, end) / the same read last week over at least
+    BASELINE_SPAN_MINUTES centred on the window, scaled to the window; volume the expected."""
+    week = 7 * 1440
+    window = end - start
+    pad = -(-max(0, BASELINE_SPAN_MINUTES - window) // 2)  # rounded up: the span is never under the minimum
+    now = read(start, end)
+    expected = read(start - week - pad, end - week + pad) * (window / (window + 2 * pad))
+    ids = sorted(set(now.index) | set(expected.index))
+    now, expected = now.reindex(ids, fill_value=0.0), expected.reindex(ids, fill_value=0.0)
+    ratio = np.where(expected > 0, now / expected.where(expected > 0, 1), np.nan)
+    return _entity_frame(ids, ratio, expected.to_numpy())
+
+
+def _spend_by_campaign(conn: Connection, start: int, end: int) -> pd.Series:
+    rows = conn.execute(
+        select(AggCampaignMinute.campaign_id, func.sum(AggCampaignMinute.spend))
+        .where(AggCampaignMinute.minute_utc >= start, AggCampaignMinute.minute_utc < end)
+        .group_by(AggCampaignMinute.campaign_id)
+    ).all()
+    return pd.Series({campaign: float(total) for campaign, total in rows}, dtype="float64")
+
+
+def _shop_sales(conn: Connection, start: int, end: int, measure: str) -> pd.Series:
+    column = AggSalesMinute.orders if measure == "orders" else AggSalesMinute.gmv
+    total = conn.execute(
+        select(func.coalesce(func.sum(column), 0)).where(AggSalesMinute.minute_utc >= start, AggSalesMinute.minute_utc < end)
+    ).scalar()
+    return pd.Series({"shop": float(total)}, dtype="float64")
+
+
+def _return_rates(conn: Connection, start: int, end: int) -> pd.DataFrame:
+    window = end - start
+    base = max(window, RETURN_BASE_DAYS * 1440)
+    in_window = AggSkuMinute.minute_utc >= start
+    frame = pd.DataFrame(
         conn.execute(
-            select(AggSkuMinute.sku, func.sum(AggSkuMinute.units_sold), func.sum(AggSkuMinute.units_returned))
-            .where(AggSkuMinute.minute_utc >= start, AggSkuMinute.minute_utc < end)
+            select(
+                AggSkuMinute.sku, func.sum(AggSkuMinute.units_sold),
+                func.sum(case((in_window, AggSkuMinute.units_returned), else_=0)),
+            )
+            .where(AggSkuMinute.minute_utc >= end - base, AggSkuMinute.minute_utc < end)
             .group_by(AggSkuMinute.sku)
         ).all(),
         columns=["sku", "sold", "returned"],
     )
-    rate = returns["returned"] / returns["sold"].where(returns["sold"] > 0)
-    return _entity_frame(returns["sku"], rate, returns["sold"])
+    sold = frame["sold"].astype("float64")
+    expected = sold * (window / base)
+    rate = frame["returned"] / expected.where(sold > 0)
+    return _entity_frame(frame["sku"], rate, sold)
 
 
 def _sessions_by_channel(conn: Connection, start: int, end: int) -> pd.Series:

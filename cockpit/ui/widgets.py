@@ -1,15 +1,43 @@
-"""Widgets the pages share: freshness badge, KPI tiles, sparklines, alert list."""
+"""Widgets the pages share: freshness badge, state tiles, threshold charts, alert lists."""
 from __future__ import annotations
 
+import html
+import math
+from dataclasses import dataclass
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from cockpit.panels import PanelState
 from cockpit.timebuckets import datetime_of_minute
+from cockpit.ui import shell
 from cockpit.ui.i18n import t
-from cockpit.ui.loaders import Freshness
+from cockpit.ui import loaders
+from cockpit.ui.loaders import Freshness, Loaded
+
+LEVEL_HEX = {"critical": "#e5484d", "warn": "#f5a524", "ok": "#30a46c", "no_data": "#8b8d98", "no_rule": "#8b8d98"}
+LEVEL_WORDS = {"critical": "Critical", "warn": "Warning", "ok": "OK", "no_data": "No data", "no_rule": "No rule"}
+
+
+def level_badge(level: str) -> str:
+    """HTML for a level word on its colour, e.g. white 'CRITICAL' on red (st.markdown with
+    unsafe_allow_html; the classes are styled in shell's CSS for both screens)."""
+    return f'<span class="cockpit-badge cockpit-{level}">{t(LEVEL_WORDS[level]).upper()}</span>'
+
+
+
+def local_time(ts_utc: float | None, tz: ZoneInfo, fmt: str = "%H:%M") -> str:
+    if ts_utc is None or (isinstance(ts_utc, float) and math.isnan(ts_utc)):
+        return "–"
+    return datetime.fromtimestamp(float(ts_utc), tz).strftime(fmt)
+
+
+def local_times(minutes: pd.Series, tz: ZoneInfo) -> pd.Series:
+    """Epoch minutes as timezone-aware datetimes in the shop's zone (for chart axes)."""
+    return pd.to_datetime(minutes.astype("int64") * 60, unit="s", utc=True).dt.tz_convert(tz)
 
 
 def freshness_badge(fresh: Freshness, tz: ZoneInfo, refresh_seconds: int) -> None:
@@ -27,31 +55,154 @@ def freshness_badge(fresh: Freshness, tz: ZoneInfo, refresh_seconds: int) -> Non
         st.caption(t("Data as of {as_of} ({tz}) · refreshed {lag}s ago", as_of=as_of, tz=tz.key, lag=int(fresh.lag_s)))
 
 
+def load_marker(loaded: Loaded, tz: ZoneInfo) -> bool:
+    """Says when a panel's query failed; returns whether there is anything to draw."""
+    if loaded.error is None:
+        return True
+    if loaded.value is None:
+        st.error(t("This panel could not be loaded: {error}", error=loaded.error))
+        return False
+    st.warning(t("⚠ Refresh failed ({error}); showing the last good data, as of {as_of}.",
+                 error=loaded.error, as_of=local_time(loaded.as_of_minute * 60 if loaded.as_of_minute else None, tz)))
+    return True
+
+
+@dataclass(frozen=True)
+class LiveData:
+    """What a live panel draws: the freshness, its loader's value, and the panels' states."""
+
+    fresh: Freshness
+    data: object
+    states: dict
+
+
+def live_data(name: str, loader, *args) -> LiveData | None:
+    """The start of every live panel: say how fresh the data is, load the page's data for the
+    heartbeat's minute (keeping the last good data with a marker if the query fails) and the
+    panels' threshold states. None when there is nothing to draw."""
+    settings = loaders.settings()
+    fresh = loaders.freshness(settings.db_url, settings.refresh_seconds)
+    freshness_badge(fresh, settings.tz, settings.refresh_seconds)
+    if fresh.data_minute is None:
+        return None
+    loaded = loaders.guarded(name, fresh.data_minute, loader, settings.db_url, fresh.data_minute, *args)
+    states = loaders.guarded("panels", fresh.data_minute, loaders.panel_states, settings.db_url, fresh.data_minute,
+                             settings.timezone).value or {}
+    if not load_marker(loaded, settings.tz):
+        return None
+    return LiveData(fresh, loaded.value, states)
+
+
 def pct_delta(now: float | None, before: float | None) -> str | None:
     if now is None or not before:
         return None
     return f"{(now - before) / before:+.1%}"
 
 
-def kpi_tile(column, label: str, value: str, delta: str | None, help_text: str | None = None, inverse: bool = False) -> None:
-    column.metric(label, value, delta, delta_color="inverse" if inverse else "normal", help=help_text)
+def state_tile(label: str, value: str, state: PanelState | None, *, delta: str | None = None,
+               delta_note: str | None = None, help_text: str | None = None, spark: list | None = None,
+               inverse: bool = False) -> None:
+    """A bordered tile: the level in colour and words, the value, its delta and a sparkline."""
+    level = state.level if state is not None else "no_rule"
+    with st.container(border=True):
+        st.markdown(level_badge(level), unsafe_allow_html=True,
+                    help=state.threshold_text() if state is not None and state.rules else None)
+        st.metric(label, value, delta, delta_color="inverse" if inverse else "normal", help=help_text,
+                  chart_data=spark if spark else None, chart_type="area", delta_description=delta_note)
 
 
-def minute_sparkline(frame: pd.DataFrame, y: str, title: str, tz: ZoneInfo) -> None:
-    """A small line chart of a per-minute column, times in the shop's zone."""
-    if frame.empty:
-        st.info(t("No {title} in the last hours.", title=title))
+def threshold_figure(x, y, *, title: str, name: str, rules=(), markers: pd.DataFrame | None = None,
+                     tz: ZoneInfo | None = None, height: int = 260, extra: list | None = None) -> go.Figure:
+    """A line chart with the rules' warn/critical bands and the actions taken as annotations.
+
+    rules: alert Rules on the plotted metric (same unit as y). markers: action_markers rows."""
+    figure = go.Figure(go.Scatter(x=x, y=y, mode="lines", name=name, line={"width": 2}))
+    for trace in extra or []:
+        figure.add_trace(trace)
+    values = [v for v in pd.Series(y, dtype="float64").tolist() if not math.isnan(v)]
+    for rule in rules:
+        add_threshold_bands(figure, rule, values)
+    if markers is not None and tz is not None:
+        add_action_markers(figure, markers, tz)
+    figure.update_layout(title=title, height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                         showlegend=bool(extra), template=shell.plotly_template(),
+                         legend={"orientation": "h", "y": -0.2})
+    return figure
+
+
+def add_threshold_bands(figure: go.Figure, rule, values: list[float]) -> None:
+    bounds = [v for v in (rule.warn, rule.critical) if v is not None]
+    if not bounds:
         return
-    times = pd.to_datetime(frame["minute_utc"] * 60, unit="s", utc=True).dt.tz_convert(tz)
-    figure = go.Figure(go.Scatter(x=times, y=frame[y], mode="lines", line={"width": 2}))
-    figure.update_layout(title=title, height=220, margin={"l": 10, "r": 10, "t": 40, "b": 10}, showlegend=False)
-    st.plotly_chart(figure, width="stretch")
+    span = (max(values + bounds) - min(values + bounds)) or abs(bounds[0]) or 1.0
+    lo, hi = min(values + bounds) - 0.1 * span, max(values + bounds) + 0.1 * span
+    if rule.direction == "below":
+        zones = [("critical", lo, rule.critical), ("warn", rule.critical if rule.critical is not None else lo, rule.warn)]
+    else:
+        zones = [("warn", rule.warn, rule.critical if rule.critical is not None else hi), ("critical", rule.critical, hi)]
+    for level, y0, y1 in zones:
+        if y0 is None or y1 is None or y1 <= y0:
+            continue
+        figure.add_hrect(y0=y0, y1=y1, fillcolor=LEVEL_HEX[level], opacity=0.12, line_width=0, layer="below")
+    for level, value in (("warn", rule.warn), ("critical", rule.critical)):
+        if value is not None:
+            figure.add_hline(y=value, line_dash="dash", line_color=LEVEL_HEX[level], line_width=1,
+                             annotation_text=f"{t(LEVEL_WORDS[level])} {value:g}", annotation_position="top left",
+                             annotation_font_color=LEVEL_HEX[level])
 
 
-def alert_list(frame: pd.DataFrame) -> None:
+def add_action_markers(figure: go.Figure, markers: pd.DataFrame, tz: ZoneInfo) -> None:
+    for row in markers.itertuples():
+        when = pd.Timestamp(int(row.ts_utc), unit="s", tz="UTC").tz_convert(tz)
+        figure.add_vline(x=when, line_dash="dot", line_color="#6e56cf", line_width=1)
+        figure.add_annotation(x=when, y=1, yref="paper", text=("🤖 " if row.automatic else "") + row.label,
+                              showarrow=False, textangle=-90, xanchor="right", yanchor="top",
+                              font={"size": 10, "color": "#6e56cf"})
+
+
+def show_figure(figure: go.Figure, key: str | None = None, on_select: str = "ignore"):
+    """Draw a figure; on the wall screen with its own dark template instead of Streamlit's theme."""
+    if shell.is_wall():
+        figure.update_layout(paper_bgcolor="#0b0d12", plot_bgcolor="#0b0d12", font={"size": 15})
+    return st.plotly_chart(figure, width="stretch", key=key, on_select=on_select, theme=None if shell.is_wall() else "streamlit",
+                           config={"displayModeBar": False})
+
+
+def alert_list(frame: pd.DataFrame, tz: ZoneInfo, limit: int = 8) -> None:
+    """Open alerts, critical first, at most `limit` with a count of the rest."""
     if frame.empty:
         st.success(t("No open alerts."))
         return
-    for row in frame.itertuples():
-        text = f"**{row.level.upper()}** · {row.message}"
+    order = frame.assign(_rank=frame["level"].map({"critical": 0, "warn": 1}).fillna(2))
+    order = order.sort_values(["_rank", "opened_minute"], ascending=[True, False], kind="stable")
+    for row in order.head(limit).itertuples():
+        since = local_time(row.opened_minute * 60, tz)
+        status = f" · {t('acknowledged')}" if row.status == "acknowledged" else ""
+        text = f"**{t(LEVEL_WORDS[row.level]).upper()}** · {row.message} · {t('since')} {since}{status}"
         (st.error if row.level == "critical" else st.warning)(text)
+    if len(order) > limit:
+        st.caption(t("… and {n} more open alerts on the Alerts page.", n=len(order) - limit))
+
+
+def critical_banner(frame: pd.DataFrame) -> None:
+    """The wall screen's across-the-room banner: every critical alert, huge and red."""
+    critical = frame[frame["level"] == "critical"]
+    if critical.empty:
+        return
+    items = "".join(f"<li>{html.escape(row.message)}</li>" for row in critical.head(4).itertuples())
+    more = t("… and {n} more", n=len(critical) - 4) if len(critical) > 4 else ""
+    st.html(f"<div class='cockpit-critical'><b>⚠ {t('CRITICAL')} ({len(critical)})</b><ul>{items}</ul>{more}</div>")
+
+
+def warning_summary(frame: pd.DataFrame | None) -> None:
+    """The wall screen's one line for what is not critical: how many warnings, the newest three."""
+    if frame is None:
+        return
+    warnings = frame[frame["level"] == "warn"]
+    if warnings.empty:
+        if frame.empty:
+            st.success(t("No open alerts."))
+        return
+    shown = " · ".join(warnings.head(3)["message"])
+    more = t(" · and {n} more", n=len(warnings) - 3) if len(warnings) > 3 else ""
+    st.warning(t("{n} warnings: ", n=len(warnings)) + shown + more)

@@ -301,7 +301,7 @@ def test_both_default_profiles_watch_every_panel_with_the_same_rules():
     calm, peak = by_profile["default"], by_profile["sales-event"]
     assert all(peak[name]["hold_minutes"] <= calm[name]["hold_minutes"] for name in calm)
     campaign = "Campaign under ROI floor"
-    assert (calm[campaign]["hold_minutes"], peak[campaign]["hold_minutes"]) == (5, 2)
+    assert (calm[campaign]["hold_minutes"], peak[campaign]["hold_minutes"]) == (10, 5)
     assert peak["Traffic drop by channel"]["warn"] > calm["Traffic drop by channel"]["warn"]
     assert calm["Shop visitors stopped"]["no_data_minutes"] == 5
 
@@ -381,40 +381,40 @@ def test_default_rules_are_seeded_once_and_edits_survive_a_reseed(engine):
         assert seed_default_rules(conn, T0 + 2) == 1
         rules = {r.name: r for r in load_rules(conn, "default")}
     assert rules["Traffic drop by channel"].warn == 0.65
-    assert "Return rate high" in rules and len(rules) == 7
+    assert "Return rate high" in rules and len(rules) == sum(r["profile"] == "default" for r in DEFAULT_RULES) == 10
 
 
 def test_a_breach_opens_one_alert_row_escalates_it_resolves_it_and_a_new_breach_opens_a_second(seeded):
     metrics = ScriptedMetrics()
-    traffic = "Traffic drop by channel"  # default profile: warn 0.6, critical 0.4, recovery 0.8, hold 2
+    traffic = "Traffic drop by channel"  # default profile: warn 0.65, critical 0.45, recovery 0.8, hold 1
     with seeded.begin() as conn:  # a second rule on the same reading, which never fires here
         assert save_rule(conn, Rule(name="Traffic collapse", metric="sessions_vs_last_week", entity_kind="channel",
-                                    window_minutes=15, direction="below", warn=None, critical=0.2, recovery=0.5)) == []
+                                    window_minutes=30, direction="below", warn=None, critical=0.2, recovery=0.5)) == []
     assert run(seeded, metrics, range(T0, T0 + 3), sessions_vs_last_week={"ads": (0.5, 100.0)}) == [
-        (T0 + 2, "open", "warn", traffic)
+        (T0 + 1, "open", "warn", traffic)
     ]
     [first] = alert_rows(seeded)
-    assert (first["status"], first["level"], first["value"], first["threshold"]) == ("open", "warn", 0.5, 0.6)
-    assert first["open_key"] == f"{first['rule_id']}:ads" and first["opened_minute"] == T0 + 2
+    assert (first["status"], first["level"], first["value"], first["threshold"]) == ("open", "warn", 0.5, 0.65)
+    assert first["open_key"] == f"{first['rule_id']}:ads" and first["opened_minute"] == T0 + 1
 
     assert run(seeded, metrics, range(T0 + 3, T0 + 6), sessions_vs_last_week={"ads": (0.3, 100.0)}) == [
-        (T0 + 5, "escalate", "critical", traffic)
+        (T0 + 4, "escalate", "critical", traffic)
     ]
     [first] = alert_rows(seeded)
-    assert (first["status"], first["level"], first["value"], first["threshold"]) == ("open", "critical", 0.3, 0.4)
+    assert (first["status"], first["level"], first["value"], first["threshold"]) == ("open", "critical", 0.3, 0.45)
 
     assert run(seeded, metrics, range(T0 + 6, T0 + 9), sessions_vs_last_week={"ads": (0.9, 100.0)}) == [
-        (T0 + 8, "resolve", "ok", traffic)
+        (T0 + 7, "resolve", "ok", traffic)
     ]
     [first] = alert_rows(seeded)
-    assert (first["status"], first["resolved_minute"], first["open_key"]) == ("resolved", T0 + 8, None)
+    assert (first["status"], first["resolved_minute"], first["open_key"]) == ("resolved", T0 + 7, None)
 
     assert run(seeded, metrics, range(T0 + 9, T0 + 12), sessions_vs_last_week={"ads": (0.5, 100.0)}) == [
-        (T0 + 11, "open", "warn", traffic)
+        (T0 + 10, "open", "warn", traffic)
     ]
     first, second = alert_rows(seeded)
     assert first["status"] == "resolved" and second["status"] == "open"
-    assert second["alert_id"] != first["alert_id"] and second["opened_minute"] == T0 + 11
+    assert second["alert_id"] != first["alert_id"] and second["opened_minute"] == T0 + 10
     with seeded.connect() as conn:
         state = conn.execute(
             select(AlertState.__table__).where(AlertState.rule_id == second["rule_id"], AlertState.entity_id == "ads")
@@ -423,7 +423,7 @@ def test_a_breach_opens_one_alert_row_escalates_it_resolves_it_and_a_new_breach_
     assert (state.level, state.last_data_minute) == ("warn", T0 + 11)
     # each distinct (metric, entity kind, window) is read once per minute, as of that minute
     last_minute = [call[:3] for call in metrics.calls if call[3] == T0 + 11]
-    assert len(keys) == 7 and sorted(last_minute) == sorted(keys)
+    assert len(keys) == 10 and sorted(last_minute) == sorted(keys)
 
 
 def test_shop_visitors_go_no_data_when_the_reader_has_nothing_and_come_back(seeded):

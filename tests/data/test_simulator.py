@@ -628,7 +628,7 @@ def test_a_state_rebuilt_from_the_events_brings_the_same_incident_returns(catalo
     assert early(none).empty
 
 
-def test_the_incident_collapses_one_campaigns_roi_while_it_keeps_spending(catalog, incident):
+def test_the_incident_collapses_one_campaigns_roi_while_it_overspends(catalog, incident):
     _, _, out = incident
     camp = incident_targets(catalog)["campaign"]
 
@@ -639,7 +639,7 @@ def test_the_incident_collapses_one_campaigns_roi_while_it_keeps_spending(catalo
 
     spend_inc, roi_inc, orders_inc = roi(out["incident"][1])
     spend_normal, roi_normal, orders_normal = roi(out["normal"][1])
-    assert 0.8 < spend_inc / spend_normal < 1.25
+    assert 2.4 < spend_inc / spend_normal < 3.75  # INCIDENT_CAMPAIGN_SPEND_FACTOR, give or take the noise
     assert orders_inc <= 0.3 * orders_normal and roi_inc < 0 < roi_normal
 
 

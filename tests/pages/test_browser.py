@@ -1,5 +1,8 @@
-"""A real headless Chromium against a running app: the overview draws its numbers and charts."""
+"""A real headless Chromium against a running app: every page draws its numbers and charts,
+the wall screen fits a 1920x1080 TV and rotates, a replenish click and a campaign pause work
+end to end. Screenshots go to test-artifacts/."""
 import os
+import re
 import subprocess
 import sys
 import time
@@ -7,26 +10,34 @@ import urllib.request
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
+from sqlalchemy import select
 
+from cockpit.config import load_settings
 from cockpit.db.engine import get_engine, upgrade_schema
+from cockpit.db.schema import ActionLog, Campaign, ReplenishmentOrder, StockLevel
 from cockpit.ingest.seed import seed_history
+from cockpit.jobs import refresh
 from tests.cockpit.test_cli import free_port
 from tests.cockpit.test_refresh import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+TV = {"width": 1920, "height": 1080}
 
 
 @pytest.fixture(scope="module")
 def running_app(tmp_path_factory):
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'cockpit.db'}"
     upgrade_schema(url)
-    seed_history(get_engine(url), days=2, scenario="normal", seed=4, now_minute=int(time.time()) // 60,
+    now = int(time.time()) // 60 * 60
+    seed_history(get_engine(url), days=2, scenario="normal", seed=4, now_minute=now // 60 - 1,
                  tz=ZoneInfo("Asia/Shanghai"), progress=False)
+    refresh(load_settings({"COCKPIT_DB_URL": url, "COCKPIT_SOURCES": "simulator"}), now_ts=now)
     port = free_port()
-    env = {**os.environ, "COCKPIT_DB_URL": url}
+    # No scheduler runs here: a long refresh interval keeps the seeded data from reading as stale.
+    env = {**os.environ, "COCKPIT_DB_URL": url, "COCKPIT_REFRESH_SECONDS": "900"}
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
          "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -37,26 +48,117 @@ def running_app(tmp_path_factory):
                 break
         except OSError:
             time.sleep(0.3)
-    yield f"http://127.0.0.1:{port}"
+    yield f"http://127.0.0.1:{port}", url
     server.terminate()
     server.wait(timeout=30)
 
 
-def test_the_overview_renders_numbers_and_charts_in_chromium(running_app, artifacts_dir):
+@pytest.fixture(scope="module")
+def browser():
     assert os.path.exists(CHROMIUM), "Debian's chromium is missing: scripts/ensure-services.sh installs it"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1920, "height": 1080})
-        page.goto(running_app)
-        page.wait_for_selector("[data-testid=stMetric]", timeout=60_000)
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser, url: str, viewport=None, charts: bool = True):
+    page = browser.new_page(viewport=viewport or {"width": 1920, "height": 2400})
+    page.goto(url)
+    page.wait_for_selector("[data-testid=stMetric]", timeout=60_000)
+    if charts:
         page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
-        page.wait_for_selector("[data-testid=stStatusWidget]", state="detached", timeout=60_000)
-        page.screenshot(path=str(artifacts_dir / "overview.png"), full_page=True)
-        values = page.locator("[data-testid=stMetricValue]").all_inner_texts()
-        labels = page.locator("[data-testid=stMetricLabel]").all_inner_texts()
-        text = page.inner_text("body")
-        browser.close()
-    assert len(values) == 6
-    uv = int(values[labels.index(next(l for l in labels if l.startswith("UV")))].replace(",", ""))
-    assert uv > 0
-    assert "Data as of" in text and "Traceback" not in text and "Error" not in text
+    page.wait_for_selector("[data-testid=stStatusWidget]", state="detached", timeout=60_000)
+    time.sleep(1)  # plotly finishes drawing after the status widget goes
+    return page
+
+
+def assert_clean(text: str) -> None:
+    assert "Traceback" not in text and "could not be loaded" not in text and "Page not found" not in text
+
+
+@pytest.mark.parametrize("path,name,tiles", [
+    ("/", "overview", 6), ("/traffic-conversion", "traffic", 5), ("/stock-levels", "stock", 5),
+    ("/ads-roi", "ads", 5), ("/alerts-actions", "alerts", 4),
+])
+def test_every_page_renders_its_numbers_in_chromium(running_app, browser, artifacts_dir, path, name, tiles):
+    base, _ = running_app
+    page = open_page(browser, base + path, charts=name != "alerts")
+    page.screenshot(path=str(artifacts_dir / f"{name}.png"))
+    values = page.locator("[data-testid=stMetricValue]").all_inner_texts()
+    text = page.inner_text("body")
+    page.close()
+    assert len(values) == tiles
+    assert any(re.search(r"\d", value) for value in values)
+    assert "Data as of" in text
+    assert_clean(text)
+
+
+def test_the_wall_screen_fits_a_tv_without_controls(running_app, browser, artifacts_dir):
+    base, _ = running_app
+    page = open_page(browser, base + "/cockpit?mode=wall", viewport=TV)
+    page.screenshot(path=str(artifacts_dir / "wall.png"))
+    scroll, visible = page.evaluate(
+        "(() => { const m = document.querySelector('[data-testid=stMain]'); return [m.scrollHeight, m.clientHeight]; })()")
+    sidebar_visible = page.locator("[data-testid=stSidebar]").is_visible()
+    buttons = page.locator("[data-testid=stMain] [data-testid^=stBaseButton]").count()
+    background = page.evaluate("getComputedStyle(document.querySelector('.stApp')).backgroundColor")
+    page.close()
+    assert scroll <= visible + 4, f"the wall screen scrolls: {scroll}px of content in {visible}px"
+    assert not sidebar_visible
+    assert buttons == 0
+    assert background == "rgb(11, 13, 18)"
+
+
+def test_the_wall_screen_rotates_through_its_playlist(running_app, browser):
+    base, _ = running_app
+    page = open_page(browser, base + "/cockpit?mode=wall&rotate=overview,ads&every=10", viewport=TV)
+    page.wait_for_url(re.compile(r"/ads-roi\?"), timeout=40_000)
+    assert "mode=wall" in page.url and "rotate=overview%2Cads" in page.url.replace(",", "%2C")
+    page.wait_for_selector("text=Ads & ROI", timeout=30_000)
+    page.close()
+
+
+def test_replenish_click_creates_a_tracked_order(running_app, browser, artifacts_dir):
+    base, db_url = running_app
+    engine = get_engine(db_url)
+    with engine.connect() as conn:
+        sku, warehouse_id = conn.execute(select(StockLevel.sku, StockLevel.warehouse_id).order_by(
+            StockLevel.on_hand - StockLevel.safety_stock, StockLevel.sku).limit(1)).one()
+    page = open_page(browser, f"{base}/stock-levels?sku={sku}&wh={warehouse_id}")
+    page.get_by_role("button", name="Replenish…").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Quantity to order", timeout=30_000)
+    dialog.get_by_label("Quantity to order").fill("42")
+    page.screenshot(path=str(artifacts_dir / "replenish-dialog.png"))
+    dialog.get_by_role("button", name="Confirm replenishment").click()
+    expect(page.get_by_text(re.compile("Done: Replenishment"))).to_be_visible(timeout=30_000)
+    page.screenshot(path=str(artifacts_dir / "replenish-done.png"))
+    page.close()
+    with engine.connect() as conn:
+        orders = conn.execute(select(ReplenishmentOrder.qty, ReplenishmentOrder.status).where(
+            ReplenishmentOrder.sku == sku, ReplenishmentOrder.warehouse_id == warehouse_id,
+            ReplenishmentOrder.source == "action")).all()
+        audit = conn.execute(select(ActionLog.verb, ActionLog.actor).where(ActionLog.verb == "replenish_sku")).all()
+    assert [(o.qty, o.status) for o in orders] == [(42, "open")]
+    assert audit == [("replenish_sku", "operator")]
+
+
+def test_pause_click_pauses_the_campaign_and_names_a_better_channel(running_app, browser, artifacts_dir):
+    base, db_url = running_app
+    engine = get_engine(db_url)
+    with engine.connect() as conn:
+        campaign_id = conn.execute(select(Campaign.campaign_id).where(Campaign.status == "active")
+                                   .order_by(Campaign.campaign_id)).scalars().first()
+    page = open_page(browser, f"{base}/ads-roi?campaign={campaign_id}")
+    page.get_by_role("button", name="Pause…").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text(campaign_id, timeout=30_000)
+    page.screenshot(path=str(artifacts_dir / "pause-dialog.png"))
+    dialog.get_by_role("button", name="Confirm pause").click()
+    expect(page.get_by_text(re.compile("Done: "))).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("button", name="Resume…")).to_be_visible(timeout=30_000)
+    page.screenshot(path=str(artifacts_dir / "pause-done.png"))
+    page.close()
+    with engine.connect() as conn:
+        assert conn.execute(select(Campaign.status).where(Campaign.campaign_id == campaign_id)).scalar() == "paused"

@@ -1,0 +1,788 @@
+"""Actions: idempotent, audited verbs (replenish, pause/resume, alert and rule handling) that return a result."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from numbers import Integral
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+from cockpit import alerts
+from cockpit.db.dialect import insert_ignore, write_transaction
+from cockpit.db.schema import (
+    ActionLog,
+    AggCampaignMinute,
+    AggSkuMinute,
+    Alert,
+    AlertRule,
+    Campaign,
+    Channel,
+    Product,
+    ReplenishmentOrder,
+    StockLevel,
+)
+from cockpit.metrics.read import campaign_performance
+from cockpit.timebuckets import day_start_minute, local_day_of
+
+log = logging.getLogger(__name__)
+
+ACTIONS = ActionLog.__table__
+ACTION_LOCK = "cockpit-actions"
+REVIEW_DAYS = 7  # the cover a replenishment adds beyond its lead time, in days
+VELOCITY_DAYS = 3  # the sales window behind a replenishment suggestion, in days
+ROI_WINDOW_MINUTES = 60  # the ROI shown before and after pausing or resuming a campaign
+RECOMMEND_KINDS = ("paid", "content")  # channels that can take budget moved from a paused campaign
+UTC = ZoneInfo("UTC")
+MAX_KEY_LENGTH = 200
+MAX_ACTOR_LENGTH = 100
+
+VERBS = {
+    "replenish_sku": "sku_warehouse",
+    "pause_campaign": "campaign",
+    "resume_campaign": "campaign",
+    "acknowledge_alert": "alert",
+    "snooze_alert": "alert",
+    "update_rule": "rule",
+    "set_rule_profile": "profile",
+}
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What one action did (or, with duplicate=True, what the first call with its key did)."""
+
+    action_id: int
+    verb: str  # a key of VERBS
+    entity_kind: str  # sku_warehouse | campaign | alert | rule | profile
+    entity_id: str  # sku_warehouse ids are "SKU|WAREHOUSE"
+    result: str  # done | refused
+    message: str
+    before: dict
+    after: dict
+    actor: str
+    ts_utc: int  # epoch seconds
+    automatic: bool
+    duplicate: bool
+
+    @property
+    def done(self) -> bool:
+        return self.result == "done"
+
+
+@dataclass(frozen=True)
+class ReplenishmentSuggestion:
+    """How much to order for one SKU in one warehouse, with the numbers behind it.
+
+    Quantities are units, velocity_3d units/day, lead_time_days and review_days days,
+    expected_ts_utc epoch seconds."""
+
+    sku: str
+    warehouse_id: str
+    name: str
+    on_hand: int
+    on_order: int
+    safety_stock: int
+    reorder_point: int
+    lead_time_days: float
+    velocity_3d: float
+    review_days: int
+    suggested_qty: int
+    expected_ts_utc: int
+    state_token: str
+    explanation: str
+
+
+@dataclass(frozen=True)
+class ChannelRecommendation:
+    """Where budget taken from a paused campaign could go: roi is a fraction over the window,
+    spare_budget the shop's currency left today in the channel's eligible campaigns."""
+
+    channel: str
+    roi: float
+    spare_budget: float
+    campaign_ids: tuple[str, ...]
+    reason: str
+
+
+# --- transactions and keys --------------------------------------------------------------------
+
+@contextmanager
+def action_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in a write transaction for one action, waiting for other writers.
+
+    Commits when the block ends, rolls back on an exception. TimeoutError when SQLite stays
+    locked beyond its busy timeout (10 s): the caller should ask the user to try again."""
+    with write_transaction(engine, ACTION_LOCK, wait=True) as conn:
+        if conn is None:
+            raise TimeoutError("the database stayed busy with another writer; try the action again")
+        yield conn
+
+
+def _digest(text: str, length: int = 24) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def intent_key(verb: str, entity_id: str, state_token: str) -> str:
+    """The idempotency key of "do `verb` to `entity_id` as seen in state `state_token`".
+
+    Two screens that saw the same state and ask for the same action get the same key, so the
+    second gets the first's result (duplicate=True). At most 200 characters."""
+    key = f"intent:{verb}:{entity_id}:{_digest(state_token)}"
+    if len(key) > MAX_KEY_LENGTH:
+        key = f"intent:{verb[:40]}:{_digest(entity_id, 40)}:{_digest(state_token)}"
+    return key
+
+
+def _last_done_action(conn: Connection, entity_kind: str, entity_id: str | None) -> int:
+    conditions = [ACTIONS.c.entity_kind == entity_kind, ACTIONS.c.result == "done"]
+    if entity_id is not None:
+        conditions.append(ACTIONS.c.entity_id == entity_id)
+    return conn.execute(select(func.coalesce(func.max(ACTIONS.c.action_id), 0)).where(*conditions)).scalar_one()
+
+
+def entity_state_token(conn: Connection, entity_kind: str, entity_id: str, now_ts: float | None = None) -> str:
+    """A string that changes whenever the entity's actionable state changes, for intent_key.
+
+    It includes the id of the last action done to the entity, so that pause, resume, pause
+    again gives three different keys. entity_kind: campaign, alert, rule (entity_id the
+    rule_id), profile (any entity_id) or sku_warehouse ("SKU|WAREHOUSE"; needs now_ts).
+    ValueError for an unknown entity."""
+    last = _last_done_action(conn, entity_kind, None if entity_kind == "profile" else entity_id)
+    if entity_kind == "campaign":
+        return f"{_campaign(conn, entity_id).status}:{last}"
+    if entity_kind == "alert":
+        row = _alert_row(conn, int(entity_id))
+        return f"{row.status}:{row.level}:{row.snoozed_until_minute}:{last}"
+    if entity_kind == "rule":
+        row = conn.execute(select(AlertRule).where(AlertRule.rule_id == int(entity_id))).first()
+        if row is None:
+            raise ValueError(f"rule {entity_id} does not exist")
+        values = json.dumps(_jsonable(alerts.rule_to_values(alerts.rule_from_row(row))), sort_keys=True)
+        return f"{row.updated_ts_utc}:{_digest(values)}:{last}"
+    if entity_kind == "profile":
+        return f"{alerts.active_profile(conn)}:{last}"
+    if entity_kind == "sku_warehouse":
+        if now_ts is None:
+            raise ValueError("a sku_warehouse state token needs now_ts (epoch seconds)")
+        sku, _, warehouse_id = entity_id.partition("|")
+        return replenishment_suggestion(conn, sku, warehouse_id, now_ts).state_token
+    kinds = ", ".join(sorted(set(VERBS.values())))
+    raise ValueError(f"entity kind {entity_kind!r} has no state token; use one of {kinds}")
+
+
+# --- the audit row ----------------------------------------------------------------------------
+
+def _check_caller(actor: str, idempotency_key: str, now_ts: float) -> None:
+    if not isinstance(actor, str) or not actor.strip():
+        raise ValueError("say who acts: actor must be a non-blank name")
+    if len(actor) > MAX_ACTOR_LENGTH:
+        raise ValueError(f"actor must be at most {MAX_ACTOR_LENGTH} characters")
+    if not isinstance(idempotency_key, str) or not idempotency_key.strip():
+        raise ValueError("an action needs a non-blank idempotency_key (see intent_key)")
+    if len(idempotency_key) > MAX_KEY_LENGTH:
+        raise ValueError(f"idempotency_key must be at most {MAX_KEY_LENGTH} characters; hash it")
+    if not isinstance(now_ts, (int, float)) or isinstance(now_ts, bool) or not math.isfinite(now_ts):
+        raise ValueError(f"now_ts must be epoch seconds, not {now_ts!r}")
+
+
+def _jsonable(value):
+    """Plain JSON values: numpy scalars become Python ones, NaN and infinities None."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, Integral):
+        return int(value)
+    if isinstance(value, float) or hasattr(value, "__float__"):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    return str(value)
+
+
+def _dumps(value: dict) -> str:
+    return json.dumps(_jsonable(value), sort_keys=True, allow_nan=False)
+
+
+def _result_of(row, duplicate: bool) -> ActionResult:
+    return ActionResult(
+        action_id=row.action_id, verb=row.verb, entity_kind=row.entity_kind, entity_id=row.entity_id,
+        result=row.result, message=row.message, before=json.loads(row.before_json or "{}"),
+        after=json.loads(row.after_json or "{}"), actor=row.actor, ts_utc=int(row.ts_utc),
+        automatic=bool(row.automatic), duplicate=duplicate,
+    )
+
+
+def _claim(
+    conn: Connection, verb: str, entity_id: str, actor: str, key: str, now_ts: float, automatic: bool
+) -> tuple[int | None, ActionResult | None]:
+    """Insert the audit row for `key`: (its action_id, None), or (None, the first call's result).
+
+    ON CONFLICT DO NOTHING: on PostgreSQL a concurrent transaction holding the same key makes
+    this one wait for it, then find its row."""
+    action_id = conn.execute(
+        insert_ignore(conn, ACTIONS).returning(ACTIONS.c.action_id),
+        {
+            "idempotency_key": key, "ts_utc": int(now_ts), "actor": actor, "automatic": bool(automatic),
+            "verb": verb, "entity_kind": VERBS[verb], "entity_id": entity_id[:100],
+            "before_json": "{}", "after_json": "{}", "result": "pending", "message": "",
+        },
+    ).scalar()
+    if action_id is not None:
+        return action_id, None
+    row = conn.execute(select(ACTIONS).where(ACTIONS.c.idempotency_key == key)).one()
+    return None, _result_of(row, duplicate=True)
+
+
+def _finish(
+    conn: Connection, action_id: int, result: str, message: str, before: dict, after: dict, **changes
+) -> ActionResult:
+    conn.execute(
+        update(ACTIONS)
+        .where(ACTIONS.c.action_id == action_id)
+        .values(result=result, message=message, before_json=_dumps(before), after_json=_dumps(after), **changes)
+    )
+    row = conn.execute(select(ACTIONS).where(ACTIONS.c.action_id == action_id)).one()
+    return _result_of(row, duplicate=False)
+
+
+def _refuse(conn: Connection, action_id: int, message: str, state: dict) -> ActionResult:
+    """A refused action changes nothing: before and after are the same state."""
+    return _finish(conn, action_id, "refused", message, state, state)
+
+
+# --- formatting -------------------------------------------------------------------------------
+
+def _when(ts_utc: float, tz: ZoneInfo) -> str:
+    return datetime.fromtimestamp(ts_utc, tz=timezone.utc).astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return f"{value:,.{digits}f}"
+
+
+# --- replenishment ----------------------------------------------------------------------------
+
+def _stock_row(conn: Connection, sku: str, warehouse_id: str, *, lock: bool = False):
+    query = (
+        select(StockLevel, Product.name)
+        .join(Product, Product.sku == StockLevel.sku)
+        .where(StockLevel.sku == sku, StockLevel.warehouse_id == warehouse_id)
+    )
+    row = conn.execute(query.with_for_update(of=StockLevel) if lock else query).first()
+    if row is None:
+        raise ValueError(
+            f"no stock level for SKU {sku!r} in warehouse {warehouse_id!r}; pick a pair from the stock page"
+        )
+    return row
+
+
+def _open_orders(conn: Connection, sku: str, warehouse_id: str) -> list[tuple[str, int]]:
+    return [
+        tuple(row)
+        for row in conn.execute(
+            select(ReplenishmentOrder.replenishment_id, ReplenishmentOrder.qty)
+            .where(
+                ReplenishmentOrder.sku == sku, ReplenishmentOrder.warehouse_id == warehouse_id,
+                ReplenishmentOrder.status == "open",
+            )
+            .order_by(ReplenishmentOrder.replenishment_id)
+        )
+    ]
+
+
+def _stock_state(conn: Connection, sku: str, warehouse_id: str, *, lock: bool = False) -> tuple:
+    row = _stock_row(conn, sku, warehouse_id, lock=lock)
+    orders = _open_orders(conn, sku, warehouse_id)
+    state = {
+        "on_hand": int(row.on_hand), "on_order": sum(int(qty) for _, qty in orders),
+        "open_orders": [rid for rid, _ in orders],
+    }
+    return row, state
+
+
+def replenishment_suggestion(conn: Connection, sku: str, warehouse_id: str, now_ts: float) -> ReplenishmentSuggestion:
+    """The order quantity that covers lead time plus REVIEW_DAYS at the last 3 days' pace.
+
+    suggested_qty = max(0, ceil(velocity_3d * (lead_time_days + REVIEW_DAYS) + safety_stock
+    - on_hand - on_order)), velocity_3d in units/day over epoch minutes (now - 3 days, now],
+    on_order the units of open replenishment orders. ValueError for an unknown pair."""
+    row, state = _stock_state(conn, sku, warehouse_id)
+    now_minute = int(now_ts) // 60
+    sold = conn.execute(
+        select(func.coalesce(func.sum(AggSkuMinute.units_sold), 0)).where(
+            AggSkuMinute.sku == sku, AggSkuMinute.warehouse_id == warehouse_id,
+            AggSkuMinute.minute_utc > now_minute - VELOCITY_DAYS * 1440, AggSkuMinute.minute_utc <= now_minute,
+        )
+    ).scalar_one()
+    velocity = float(sold) / VELOCITY_DAYS
+    lead = float(row.lead_time_days)
+    need = velocity * (lead + REVIEW_DAYS) + row.safety_stock - state["on_hand"] - state["on_order"]
+    # round first so that 120.0000000001 from float arithmetic does not become 121
+    qty = max(0, math.ceil(round(need, 6)))
+    last = _last_done_action(conn, "sku_warehouse", f"{sku}|{warehouse_id}")
+    token = f"{state['on_hand']}:{state['on_order']}:{','.join(state['open_orders'])}:{last}"
+    explanation = (
+        f"{_num(velocity)} units/day sold over the last {VELOCITY_DAYS} days × (lead time {lead:g} + review "
+        f"{REVIEW_DAYS} days) + safety stock {row.safety_stock} − on hand {state['on_hand']} − on order "
+        f"{state['on_order']} = {_num(need, 1)}, so order {qty} units"
+    )
+    return ReplenishmentSuggestion(
+        sku=sku, warehouse_id=warehouse_id, name=row.name, on_hand=state["on_hand"], on_order=state["on_order"],
+        safety_stock=int(row.safety_stock), reorder_point=int(row.reorder_point), lead_time_days=lead,
+        velocity_3d=velocity, review_days=REVIEW_DAYS, suggested_qty=qty,
+        expected_ts_utc=int(now_ts + lead * 86400), state_token=token, explanation=explanation,
+    )
+
+
+def replenish_sku(
+    conn: Connection, sku: str, warehouse_id: str, qty: int, actor: str, idempotency_key: str, now_ts: float,
+    *, automatic: bool = False, tz: ZoneInfo = UTC,
+) -> ActionResult:
+    """Open a replenishment order of `qty` units (a positive whole number, else refused).
+
+    The order is "RO-A-<action_id>", expected now + the pair's lead_time_days; `tz` only sets
+    how the message shows that time. before/after: on_hand, on_order (units), open_orders
+    (ids); after adds replenishment_id, qty and expected_ts_utc (epoch seconds). ValueError
+    for a blank actor or key or an unknown SKU/warehouse pair."""
+    _check_caller(actor, idempotency_key, now_ts)
+    entity_id = f"{sku}|{warehouse_id}"
+    _stock_row(conn, sku, warehouse_id)
+    action_id, first = _claim(conn, "replenish_sku", entity_id, actor, idempotency_key, now_ts, automatic)
+    if first is not None:
+        return first
+    row, before = _stock_state(conn, sku, warehouse_id, lock=True)
+    if not isinstance(qty, Integral) or isinstance(qty, bool) or qty <= 0:
+        return _refuse(
+            conn, action_id, f"Not replenished: the quantity must be a whole number of units above 0, not {qty!r}",
+            before,
+        )
+    qty = int(qty)
+    replenishment_id = f"RO-A-{action_id}"
+    expected = int(now_ts + float(row.lead_time_days) * 86400)
+    conn.execute(
+        insert(ReplenishmentOrder).values(
+            replenishment_id=replenishment_id, sku=sku, warehouse_id=warehouse_id, qty=qty,
+            created_ts_utc=int(now_ts), expected_ts_utc=expected, status="open", source="action",
+            created_by=actor,
+        )
+    )
+    _, after = _stock_state(conn, sku, warehouse_id)
+    after.update(replenishment_id=replenishment_id, qty=qty, expected_ts_utc=expected)
+    message = (
+        f"Replenishment {replenishment_id} of {qty} units for {sku} at {warehouse_id}, "
+        f"expected {_when(expected, tz)}"
+    )
+    return _finish(conn, action_id, "done", message, before, after)
+
+
+# --- campaigns --------------------------------------------------------------------------------
+
+def _campaign(conn: Connection, campaign_id: str, *, lock: bool = False):
+    query = select(Campaign).where(Campaign.campaign_id == campaign_id)
+    row = conn.execute(query.with_for_update() if lock else query).first()
+    if row is None:
+        raise ValueError(f"campaign {campaign_id!r} does not exist; pick one from the campaigns page")
+    return row
+
+
+def _spend_today(conn: Connection, now_minute: int, tz: ZoneInfo) -> dict[str, float]:
+    """Spend per campaign since the shop's local midnight, up to now_minute (inclusive)."""
+    start = day_start_minute(local_day_of(now_minute, tz), tz)
+    rows = conn.execute(
+        select(AggCampaignMinute.campaign_id, func.sum(AggCampaignMinute.spend))
+        .where(AggCampaignMinute.minute_utc >= start, AggCampaignMinute.minute_utc <= now_minute)
+        .group_by(AggCampaignMinute.campaign_id)
+    ).all()
+    return {campaign_id: float(spend or 0.0) for campaign_id, spend in rows}
+
+
+def _campaign_state(conn: Connection, row, now_minute: int, tz: ZoneInfo) -> dict:
+    perf = campaign_performance(conn, now_minute - ROI_WINDOW_MINUTES + 1, now_minute + 1)
+    mine = perf[perf["campaign_id"] == row.campaign_id]
+    roi = float(mine["roi"].iloc[0]) if len(mine) else math.nan
+    return {
+        "status": row.status, "channel": row.channel, "roi_60m": roi, "roi_floor": float(row.roi_floor),
+        "spend_today": _spend_today(conn, now_minute, tz).get(row.campaign_id, 0.0),
+        "daily_budget": float(row.daily_budget),
+    }
+
+
+def recommend_channel(
+    conn: Connection, exclude_channel: str, now_ts: float, tz: ZoneInfo, window_minutes: int = 180
+) -> ChannelRecommendation | None:
+    """The paid or content channel (other than exclude_channel) best placed to take budget.
+
+    Eligible: channels with at least one active campaign whose spend since the shop's local
+    midnight (in `tz`) is below its daily_budget. Among them, the best ROI ((revenue - spend) /
+    spend, from agg_campaign_minute over the last window_minutes of those eligible campaigns);
+    a channel that spent nothing in the window has no ROI and is not recommended. Ties go to
+    the larger spare budget. None when no channel qualifies."""
+    now_minute = int(now_ts) // 60
+    campaigns = conn.execute(
+        select(Campaign.campaign_id, Campaign.channel, Campaign.daily_budget)
+        .join(Channel, Channel.channel == Campaign.channel)
+        .where(Campaign.status == "active", Channel.kind.in_(RECOMMEND_KINDS), Campaign.channel != exclude_channel)
+        .order_by(Campaign.campaign_id)
+    ).all()
+    spent = _spend_today(conn, now_minute, tz)
+    eligible: dict[str, list[tuple[str, float]]] = {}
+    for campaign_id, channel, budget in campaigns:
+        spare = float(budget) - spent.get(campaign_id, 0.0)
+        if spare > 0:
+            eligible.setdefault(channel, []).append((campaign_id, spare))
+    if not eligible:
+        return None
+    ids = [campaign_id for members in eligible.values() for campaign_id, _ in members]
+    totals = {
+        campaign_id: (float(spend or 0.0), float(revenue or 0.0))
+        for campaign_id, spend, revenue in conn.execute(
+            select(
+                AggCampaignMinute.campaign_id, func.sum(AggCampaignMinute.spend), func.sum(AggCampaignMinute.revenue)
+            )
+            .where(
+                AggCampaignMinute.campaign_id.in_(ids),
+                AggCampaignMinute.minute_utc > now_minute - window_minutes,
+                AggCampaignMinute.minute_utc <= now_minute,
+            )
+            .group_by(AggCampaignMinute.campaign_id)
+        )
+    }
+    candidates = []
+    for channel, members in eligible.items():
+        spend = sum(totals.get(campaign_id, (0.0, 0.0))[0] for campaign_id, _ in members)
+        revenue = sum(totals.get(campaign_id, (0.0, 0.0))[1] for campaign_id, _ in members)
+        if spend <= 0:
+            continue
+        spare = sum(s for _, s in members)
+        candidates.append(((revenue - spend) / spend, spare, channel, tuple(c for c, _ in members)))
+    if not candidates:
+        return None
+    roi, spare, channel, campaign_ids = min(candidates, key=lambda c: (-c[0], -c[1], c[2]))
+    hours = window_minutes / 60
+    reason = (
+        f"{channel} has the best ROI among channels with budget left today: {_num(roi)} over the last "
+        f"{hours:g} h, with {_num(spare)} of daily budget unspent in {', '.join(campaign_ids)}"
+    )
+    return ChannelRecommendation(channel=channel, roi=roi, spare_budget=spare, campaign_ids=campaign_ids, reason=reason)
+
+
+def _recommendation_values(recommendation: ChannelRecommendation | None) -> dict | None:
+    if recommendation is None:
+        return None
+    return {
+        "channel": recommendation.channel, "roi": recommendation.roi, "spare_budget": recommendation.spare_budget,
+        "campaign_ids": list(recommendation.campaign_ids), "reason": recommendation.reason,
+    }
+
+
+def pause_campaign(
+    conn: Connection, campaign_id: str, actor: str, idempotency_key: str, now_ts: float,
+    *, automatic: bool = False, reason: str = "", tz: ZoneInfo = UTC,
+) -> ActionResult:
+    """Set a campaign's status to paused (refused when it is not active).
+
+    before/after: status, channel, roi_60m (fraction, last 60 minutes), roi_floor,
+    spend_today and daily_budget (currency; "today" is the local day in `tz`, the shop's zone);
+    after adds "recommendation", the channel recommend_channel suggests for the budget (or
+    None), which the message names too. ValueError for an unknown campaign."""
+    return _set_campaign_status(
+        conn, campaign_id, actor, idempotency_key, now_ts, "paused", automatic=automatic, reason=reason, tz=tz
+    )
+
+
+def resume_campaign(
+    conn: Connection, campaign_id: str, actor: str, idempotency_key: str, now_ts: float,
+    *, automatic: bool = False, reason: str = "", tz: ZoneInfo = UTC,
+) -> ActionResult:
+    """Set a paused campaign's status back to active (refused when it is not paused).
+
+    before/after as for pause_campaign, without a recommendation. ValueError for an unknown
+    campaign."""
+    return _set_campaign_status(
+        conn, campaign_id, actor, idempotency_key, now_ts, "active", automatic=automatic, reason=reason, tz=tz
+    )
+
+
+def _set_campaign_status(
+    conn: Connection, campaign_id: str, actor: str, key: str, now_ts: float, target: str,
+    *, automatic: bool, reason: str, tz: ZoneInfo,
+) -> ActionResult:
+    _check_caller(actor, key, now_ts)
+    _campaign(conn, campaign_id)
+    verb = "pause_campaign" if target == "paused" else "resume_campaign"
+    action_id, first = _claim(conn, verb, campaign_id, actor, key, now_ts, automatic)
+    if first is not None:
+        return first
+    now_minute = int(now_ts) // 60
+    row = _campaign(conn, campaign_id, lock=True)  # re-read under a row lock: a concurrent pause waits here
+    before = _campaign_state(conn, row, now_minute, tz)
+    required = "active" if target == "paused" else "paused"
+    word = "Paused" if target == "paused" else "Resumed"
+    because = f" Reason: {reason.strip()}" if reason and reason.strip() else ""
+    if row.status != required:
+        return _refuse(
+            conn, action_id,
+            f"Not {word.lower()}: campaign {campaign_id} is already {row.status}.{because}", before,
+        )
+    conn.execute(update(Campaign).where(Campaign.campaign_id == campaign_id).values(status=target))
+    after = {**before, "status": target}
+    message = (
+        f"{word} campaign {campaign_id} ({row.channel}); ROI over the last {ROI_WINDOW_MINUTES} minutes "
+        f"{_num(before['roi_60m'])} against a floor of {_num(before['roi_floor'])}, "
+        f"{_num(before['spend_today'])} of {_num(before['daily_budget'])} spent today."
+    )
+    if target == "paused":
+        recommendation = recommend_channel(conn, row.channel, now_ts, tz)
+        after["recommendation"] = _recommendation_values(recommendation)
+        message += (
+            f" Consider moving budget to {recommendation.channel}: {recommendation.reason}."
+            if recommendation else " No other paid or content channel has budget left today to take it."
+        )
+    return _finish(conn, action_id, "done", message + because, before, after)
+
+
+# --- alerts -----------------------------------------------------------------------------------
+
+def _alert_row(conn: Connection, alert_id: int):
+    row = conn.execute(select(Alert).where(Alert.alert_id == alert_id)).first()
+    if row is None:
+        raise ValueError(f"alert {alert_id} does not exist")
+    return row
+
+
+def acknowledge(conn: Connection, alert_id: int, actor: str, idempotency_key: str, now_ts: float) -> ActionResult:
+    """Acknowledge an open alert; refused when it is resolved or already acknowledged.
+
+    before/after are the alert's column values. ValueError for an unknown alert."""
+    _check_caller(actor, idempotency_key, now_ts)
+    _alert_row(conn, alert_id)
+    action_id, first = _claim(conn, "acknowledge_alert", str(alert_id), actor, idempotency_key, now_ts, False)
+    if first is not None:
+        return first
+    row = dict(_alert_row(conn, alert_id)._mapping)
+    if row["status"] != "open":
+        return _refuse(conn, action_id, f"Not acknowledged: alert {alert_id} is already {row['status']}.", row)
+    before, after = alerts.acknowledge_alert(conn, alert_id, actor)
+    return _finish(conn, action_id, "done", f"Acknowledged alert {alert_id}: {row['message']}", before, after)
+
+
+def snooze(
+    conn: Connection, alert_id: int, minutes: int, actor: str, idempotency_key: str, now_ts: float,
+    *, tz: ZoneInfo = UTC,
+) -> ActionResult:
+    """Snooze an open or acknowledged alert for `minutes` (a whole number above 0) from now's minute.
+
+    Refused when the alert is resolved or minutes is not positive. before/after are the
+    alert's column values (snoozed_until_minute in epoch minutes); `tz` only sets how the
+    message shows the wake-up time. ValueError for an unknown alert."""
+    _check_caller(actor, idempotency_key, now_ts)
+    _alert_row(conn, alert_id)
+    action_id, first = _claim(conn, "snooze_alert", str(alert_id), actor, idempotency_key, now_ts, False)
+    if first is not None:
+        return first
+    row = dict(_alert_row(conn, alert_id)._mapping)
+    if row["status"] not in alerts.ACTIVE_STATUSES:
+        return _refuse(conn, action_id, f"Not snoozed: alert {alert_id} is {row['status']}.", row)
+    if not isinstance(minutes, Integral) or isinstance(minutes, bool) or minutes <= 0:
+        return _refuse(conn, action_id, f"Not snoozed: minutes must be a whole number above 0, not {minutes!r}.", row)
+    until = int(now_ts) // 60 + int(minutes)
+    before, after = alerts.snooze_alert(conn, alert_id, until, actor)
+    message = f"Snoozed alert {alert_id} for {int(minutes)} minutes, until {_when(until * 60, tz)}"
+    return _finish(conn, action_id, "done", message, before, after)
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+def _rule_values(conn: Connection, rule: alerts.Rule) -> dict:
+    if rule.rule_id is not None:
+        row = conn.execute(select(AlertRule).where(AlertRule.rule_id == rule.rule_id)).first()
+    else:
+        row = conn.execute(
+            select(AlertRule).where(AlertRule.profile == rule.profile, AlertRule.name == rule.name)
+        ).first()
+    return alerts.rule_to_values(alerts.rule_from_row(row)) if row is not None else {}
+
+
+def update_rule(conn: Connection, rule: alerts.Rule, actor: str, idempotency_key: str, now_ts: float) -> ActionResult:
+    """Save `rule` (alerts.save_rule) with updated_ts_utc = now; refused with the problems
+    joined in the message when it is invalid. before/after are the rule's column values
+    ({} before a new rule); entity_id is the rule_id (profile/name while none exists)."""
+    _check_caller(actor, idempotency_key, now_ts)
+    existing = _rule_values(conn, rule).get("rule_id", rule.rule_id)
+    entity_id = str(existing) if existing is not None else f"{rule.profile}/{rule.name}"
+    action_id, first = _claim(conn, "update_rule", entity_id, actor, idempotency_key, now_ts, False)
+    if first is not None:
+        return first
+    before = _rule_values(conn, rule)
+    problems = alerts.save_rule(conn, replace(rule, updated_ts_utc=int(now_ts)))
+    if problems:
+        return _refuse(conn, action_id, f"Rule {rule.name!r} not saved: " + "; ".join(problems) + ".", before)
+    after = _rule_values(conn, rule)
+    changed = sorted(name for name in after if name != "updated_ts_utc" and before.get(name) != after.get(name))
+    what = f"changed {', '.join(changed)}" if before and changed else ("created" if not before else "saved unchanged")
+    message = f"Rule {rule.name!r} ({rule.profile}) {what}."
+    return _finish(conn, action_id, "done", message, before, after, entity_id=str(after["rule_id"]))
+
+
+def set_rule_profile(conn: Connection, profile: str, actor: str, idempotency_key: str, now_ts: float) -> ActionResult:
+    """Make `profile` the active alert rule set; refused when it has no rules or is already active.
+
+    before/after: {"profile": the active profile}."""
+    _check_caller(actor, idempotency_key, now_ts)
+    action_id, first = _claim(conn, "set_rule_profile", str(profile), actor, idempotency_key, now_ts, False)
+    if first is not None:
+        return first
+    before = {"profile": alerts.active_profile(conn)}
+    if before["profile"] == profile:
+        return _refuse(conn, action_id, f"Rule profile {profile!r} is already active.", before)
+    try:
+        alerts.set_active_profile(conn, profile)
+    except ValueError as exc:
+        return _refuse(conn, action_id, f"Rule profile not changed: {exc}.", before)
+    after = {"profile": alerts.active_profile(conn)}
+    message = f"Alert rules switched from {before['profile']!r} to {profile!r}."
+    return _finish(conn, action_id, "done", message, before, after)
+
+
+# --- automatic actions ------------------------------------------------------------------------
+
+AUTO_ACTOR = "scheduler"
+
+
+def run_auto_actions(
+    conn: Connection, transitions: Iterable[alerts.Transition], now_ts: float, tz: ZoneInfo
+) -> list[ActionResult]:
+    """Carry out the auto_action of the rules behind "open" and "escalate" transitions.
+
+    Today that is pause_campaign for campaign rules, acted as "scheduler" (automatic=True).
+    The key is "auto:<rule_id>:<entity_id>:<minute the alert opened>", so one alert pauses its
+    campaign once: an escalation of it, or a later refresh, is a duplicate, and an operator who
+    resumes the campaign is not overruled until a new alert opens. A refused pause (already
+    paused) is normal. Returns the results, duplicates included."""
+    results = []
+    rules: dict[int, alerts.Rule | None] = {}
+    for transition in transitions:
+        if transition.kind not in ("open", "escalate") or transition.rule_id is None:
+            continue
+        if transition.rule_id not in rules:
+            row = conn.execute(select(AlertRule).where(AlertRule.rule_id == transition.rule_id)).first()
+            rules[transition.rule_id] = alerts.rule_from_row(row) if row is not None else None
+        rule = rules[transition.rule_id]
+        if rule is None or rule.auto_action != "pause_campaign" or rule.entity_kind != "campaign":
+            continue
+        opened = conn.execute(
+            select(Alert.opened_minute).where(
+                Alert.rule_id == rule.rule_id, Alert.entity_id == transition.entity_id,
+                Alert.status.in_(alerts.ACTIVE_STATUSES),
+            )
+        ).scalar()
+        key = f"auto:{rule.rule_id}:{transition.entity_id}:{opened if opened is not None else int(now_ts) // 60}"
+        try:
+            result = pause_campaign(
+                conn, transition.entity_id, AUTO_ACTOR, key[:MAX_KEY_LENGTH], now_ts,
+                automatic=True, reason=transition.message, tz=tz,
+            )
+        except ValueError as exc:  # e.g. a campaign that is not in the campaigns table
+            log.warning("auto action of rule %s on %s skipped: %s", rule.rule_id, transition.entity_id, exc)
+            continue
+        if not result.duplicate:
+            log.info("auto action: %s", result.message)
+        results.append(result)
+    return results
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+AUDIT_COLUMNS = [
+    "action_id", "ts_utc", "actor", "automatic", "verb", "entity_kind", "entity_id", "result", "message",
+    "before_json", "after_json",
+]
+MARKER_COLUMNS = ["ts_utc", "verb", "entity_kind", "entity_id", "actor", "automatic", "label"]
+
+
+def audit_log(
+    conn: Connection, *, since_ts: float | None = None, limit: int = 500,
+    entity_kind: str | None = None, entity_id: str | None = None,
+) -> pd.DataFrame:
+    """The audit log, newest first: AUDIT_COLUMNS (ts_utc epoch seconds; before_json and
+    after_json as stored JSON text), at most `limit` rows, optionally from since_ts on and
+    for one entity kind / entity."""
+    conditions = [ACTIONS.c.result != "pending"]
+    if since_ts is not None:
+        conditions.append(ACTIONS.c.ts_utc >= math.ceil(since_ts))
+    if entity_kind is not None:
+        conditions.append(ACTIONS.c.entity_kind == entity_kind)
+    if entity_id is not None:
+        conditions.append(ACTIONS.c.entity_id == entity_id)
+    rows = conn.execute(
+        select(*(ACTIONS.c[name] for name in AUDIT_COLUMNS))
+        .where(*conditions)
+        .order_by(ACTIONS.c.ts_utc.desc(), ACTIONS.c.action_id.desc())
+        .limit(int(limit))
+    ).all()
+    frame = pd.DataFrame(rows, columns=AUDIT_COLUMNS)
+    frame["automatic"] = frame["automatic"].astype(bool)
+    return frame
+
+
+_LABELS = {
+    "pause_campaign": "paused {entity_id}",
+    "resume_campaign": "resumed {entity_id}",
+    "acknowledge_alert": "acknowledged alert {entity_id}",
+    "snooze_alert": "snoozed alert {entity_id}",
+    "update_rule": "edited rule {entity_id}",
+    "set_rule_profile": "rules: {entity_id}",
+}
+
+
+def _label(verb: str, entity_id: str, after_json: str) -> str:
+    if verb == "replenish_sku":
+        sku, _, warehouse_id = entity_id.partition("|")
+        qty = json.loads(after_json or "{}").get("qty")
+        return f"ordered {qty} × {sku} at {warehouse_id}"
+    if verb == "update_rule":
+        name = json.loads(after_json or "{}").get("name")
+        if name:
+            return f"edited rule {name}"
+    return _LABELS.get(verb, verb + " {entity_id}").format(entity_id=entity_id)
+
+
+def action_markers(
+    conn: Connection, start_ts: float, end_ts: float, *, entity_kind: str | None = None, entity_id: str | None = None
+) -> pd.DataFrame:
+    """Done actions with start_ts <= ts_utc < end_ts (epoch seconds), oldest first, for chart
+    annotations: MARKER_COLUMNS, label a short text such as "paused CMP-PS-GENERIC"."""
+    conditions = [
+        ACTIONS.c.result == "done", ACTIONS.c.ts_utc >= math.ceil(start_ts), ACTIONS.c.ts_utc < math.ceil(end_ts)
+    ]
+    if entity_kind is not None:
+        conditions.append(ACTIONS.c.entity_kind == entity_kind)
+    if entity_id is not None:
+        conditions.append(ACTIONS.c.entity_id == entity_id)
+    rows = conn.execute(
+        select(
+            ACTIONS.c.ts_utc, ACTIONS.c.verb, ACTIONS.c.entity_kind, ACTIONS.c.entity_id, ACTIONS.c.actor,
+            ACTIONS.c.automatic, ACTIONS.c.after_json,
+        )
+        .where(*conditions)
+        .order_by(ACTIONS.c.ts_utc, ACTIONS.c.action_id)
+    ).all()
+    frame = pd.DataFrame(rows, columns=[*MARKER_COLUMNS[:-1], "after_json"])
+    frame["automatic"] = frame["automatic"].astype(bool)
+    frame["label"] = [
+        _label(verb, entity, after)
+        for verb, entity, after in zip(frame["verb"], frame["entity_id"], frame["after_json"])
+    ]
+    return frame[MARKER_COLUMNS]

@@ -1,0 +1,413 @@
+"""Figures and display tables for the pages: plotly builders and small frame shapers, so the
+pages only choose what to show."""
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import replace
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from cockpit.panels import entity_levels
+from cockpit.ui import shell
+from cockpit.ui.i18n import t
+from cockpit.ui.widgets import (
+    LEVEL_HEX,
+    LEVEL_WORDS,
+    add_action_markers,
+    add_threshold_bands,
+    level_badge,
+    local_time,
+    local_times,
+)
+
+STEPS = ("sessions", "cart_sessions", "orders", "paid_orders")
+
+
+def pct(value: float | None, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:.{digits}%}"
+
+
+def _layout(figure: go.Figure, title: str, height: int = 320) -> go.Figure:
+    figure.update_layout(title=title, height=height, margin={"l": 10, "r": 10, "t": 44, "b": 10},
+                         template=shell.plotly_template(), legend={"orientation": "h", "y": -0.15})
+    return figure
+
+
+def selected_value(event, table: pd.DataFrame, column: str) -> str | None:
+    """The `column` value of the row selected in an st.dataframe selection event."""
+    rows = getattr(getattr(event, "selection", None), "rows", None) or []
+    return str(table.iloc[rows[0]][column]) if rows and rows[0] < len(table) else None
+
+
+# --- traffic --------------------------------------------------------------------------------
+
+def paid_share(mix: pd.DataFrame) -> float | None:
+    total = mix["sessions"].sum()
+    return float(mix.loc[mix["is_paid"], "sessions"].sum() / total) if total else None
+
+
+def funnel_figure(funnels: dict[str, pd.DataFrame], title: str) -> go.Figure:
+    """Sessions at each step (visit, cart, order, pay), one bar group per window, labelled
+    with the share of sessions that reached the step."""
+    labels = [t("Visit (sessions)"), t("Cart"), t("Order"), t("Pay")]
+    figure = go.Figure()
+    for name, frame in funnels.items():
+        row = frame.iloc[0] if not frame.empty else pd.Series(0, index=STEPS)
+        counts = [int(row[step]) for step in STEPS]
+        shares = [pct(count / counts[0] if counts[0] else None, 1) for count in counts]
+        figure.add_trace(go.Bar(name=name, x=labels, y=counts, text=shares, textposition="outside"))
+    figure.update_yaxes(type="log", title=t("sessions (log scale)"))
+    figure.update_layout(barmode="group")
+    return _layout(figure, title)
+
+
+FUNNEL_COLUMNS = {
+    "group": st.column_config.TextColumn(t("Group")),
+    "sessions": st.column_config.NumberColumn(t("Sessions"), format="%d"),
+    "view_to_cart": st.column_config.NumberColumn(t("Visit→cart"), format="percent"),
+    "cart_to_order": st.column_config.NumberColumn(t("Cart→order"), format="percent"),
+    "order_to_pay": st.column_config.NumberColumn(t("Order→pay"), format="percent"),
+    "session_conversion": st.column_config.NumberColumn(t("Conversion"), format="percent"),
+    "vs_yesterday": st.column_config.NumberColumn(t("Conv. vs yesterday"), format="percent"),
+    "vs_last_week": st.column_config.NumberColumn(t("Conv. vs last week"), format="percent"),
+    "gmv": st.column_config.NumberColumn(t("GMV"), format="¥%.0f"),
+}
+
+
+def funnel_comparison(now: pd.DataFrame, yesterday: pd.DataFrame, last_week: pd.DataFrame) -> pd.DataFrame:
+    """Per group: step rates now and the change of conversion against yesterday and last week."""
+    table = now[["group", "sessions", "view_to_cart", "cart_to_order", "order_to_pay", "session_conversion", "gmv"]]
+    for label, other in (("vs_yesterday", yesterday), ("vs_last_week", last_week)):
+        before = other.set_index("group")["session_conversion"]
+        ratio = table["session_conversion"] / table["group"].map(before)
+        table = table.assign(**{label: ratio.where(np.isfinite(ratio)) - 1})
+    return table.reset_index(drop=True)
+
+
+def hourly_conversion_figure(by_hour: dict[str, pd.DataFrame], rules, tz: ZoneInfo, title: str) -> go.Figure:
+    """Conversion per local hour of day: today against yesterday and last week, rule bands."""
+    figure = go.Figure()
+    values = []
+    for label, name in (("today", t("Today")), ("yesterday", t("Yesterday")), ("last_week", t("Last week"))):
+        frame = by_hour[label]
+        hours = local_times(frame["hour_utc"] * 60, tz).dt.hour
+        figure.add_trace(go.Scatter(x=hours, y=frame["conversion_rate"], mode="lines+markers", name=name,
+                                    line={"width": 3 if label == "today" else 1.5}))
+        values += [v for v in frame["conversion_rate"].tolist() if isinstance(v, float) and not math.isnan(v)]
+    for rule in rules:
+        add_threshold_bands(figure, rule, values)
+    figure.update_xaxes(title=t("Hour of day ({tz})", tz=tz.key), dtick=2)
+    figure.update_yaxes(tickformat=".1%")
+    return _layout(figure, title)
+
+
+def channel_mix_figure(mix: pd.DataFrame, title: str) -> go.Figure:
+    frame = mix.sort_values("sessions")
+    colours = ["#e5484d" if paid else "#3e63dd" for paid in frame["is_paid"]]
+    figure = go.Figure(go.Bar(x=frame["share"], y=frame["name"], orientation="h", marker_color=colours,
+                              text=[pct(v, 1) for v in frame["share"]], textposition="outside"))
+    figure.update_xaxes(tickformat=".0%")
+    return _layout(figure, title + " · " + t("red: paid"))
+
+
+ENGAGEMENT_COLUMNS = {
+    "name": st.column_config.TextColumn(t("Channel")),
+    "sessions": st.column_config.NumberColumn(t("Sessions"), format="%d"),
+    "avg_session_seconds": st.column_config.NumberColumn(t("Time on site (s)"), format="%.0f"),
+    "page_views_per_session": st.column_config.NumberColumn(t("Pages / session"), format="%.1f"),
+    "paid_orders": st.column_config.NumberColumn(t("Paid orders"), format="%d"),
+    "content_conversion": st.column_config.NumberColumn(t("Content conversion"), format="percent"),
+}
+
+
+def content_engagement(engagement: pd.DataFrame) -> pd.DataFrame:
+    frame = engagement[engagement["kind"] == "content"]
+    return frame[list(ENGAGEMENT_COLUMNS)].reset_index(drop=True)
+
+
+def channel_detail_figure(detail: dict, rules, tz: ZoneInfo, title: str) -> go.Figure:
+    """Sessions per bucket now and a week ago, with the traffic-drop rules' lines on last week."""
+    now, before = detail["now"], detail["last_week"]
+    x = local_times(now["minute_utc"], tz)
+    figure = go.Figure(go.Scatter(x=x, y=now["sessions"], name=t("Now"), mode="lines", line={"width": 3}))
+    figure.add_trace(go.Scatter(x=x, y=before["sessions"].to_numpy(), name=t("A week ago"), mode="lines",
+                                line={"width": 1.5, "color": "#8b8d98"}))
+    for rule in rules:
+        if rule.metric != "sessions_vs_last_week":
+            continue
+        for level, ratio in (("warn", rule.warn), ("critical", rule.critical)):
+            if ratio is not None:
+                figure.add_trace(go.Scatter(x=x, y=before["sessions"].to_numpy() * ratio, mode="lines",
+                                            name=f"{t(LEVEL_WORDS[level])} ({ratio:g}× {t('last week')})",
+                                            line={"dash": "dash", "width": 1, "color": LEVEL_HEX[level]}))
+    return _layout(figure, title)
+
+
+# --- stock ----------------------------------------------------------------------------------
+
+POSITION_WORDS = {"out": t("Out of stock"), "below_safety": t("Below safety"), "below_reorder": t("Below reorder point"),
+                  "ok": t("OK")}
+STOCK_COLUMNS = {
+    "pair": None,
+    "sku": st.column_config.TextColumn(t("SKU")),
+    "name": st.column_config.TextColumn(t("Product")),
+    "warehouse_id": st.column_config.TextColumn(t("Warehouse")),
+    "state": st.column_config.TextColumn(t("State")),
+    "water_level": st.column_config.ProgressColumn(t("Water level (on hand / reorder point)"), min_value=0.0,
+                                                   max_value=1.0, format="percent"),
+    "on_hand": st.column_config.NumberColumn(t("On hand"), format="%d"),
+    "safety_stock": st.column_config.NumberColumn(t("Safety"), format="%d"),
+    "reorder_point": st.column_config.NumberColumn(t("Reorder point"), format="%d"),
+    "on_order": st.column_config.NumberColumn(t("On order"), format="%d"),
+    "days_of_cover": st.column_config.NumberColumn(t("Days of cover"), format="%.1f"),
+    "sell_through_30d": st.column_config.NumberColumn(t("Sell-through 30d"), format="percent"),
+    "turnover_days": st.column_config.NumberColumn(t("Turnover (days)"), format="%.0f"),
+    "days_since_last_sale": st.column_config.NumberColumn(t("Days since last sale"), format="%.0f"),
+}
+
+
+def days(value: float) -> str:
+    return "∞" if value is None or not math.isfinite(value) else f"{value:.1f}"
+
+
+def stock_out_rate(levels: pd.DataFrame) -> float | None:
+    return float(levels["is_stocked_out"].mean()) if len(levels) else None
+
+
+def stock_level_map(state) -> dict[str, str]:
+    """"sku|warehouse" -> level by the stock rules (empty without rules)."""
+    return entity_levels(state) if state is not None else {}
+
+
+def _state_words(pairs: pd.Series, level_of: dict[str, str]) -> pd.Series:
+    levels = pairs.map(lambda pair: level_of.get(pair, "no_rule"))
+    return levels.map(lambda level: t(LEVEL_WORDS[level]))
+
+
+def styled_states(table: pd.DataFrame, column: str = "state"):
+    """The table with its state column coloured by level (a pandas Styler for st.dataframe)."""
+    colours = {t(LEVEL_WORDS[level]): LEVEL_HEX[level] for level in ("critical", "warn", "ok")}
+
+    def paint(value):
+        colour = colours.get(value)
+        return f"background-color: {colour}; color: white; font-weight: 600" if colour else ""
+
+    return table.style.map(paint, subset=[column])
+
+
+def stock_table(levels: pd.DataFrame, level_of: dict[str, str], warehouses, categories, positions) -> pd.DataFrame:
+    """The filtered pairs, lowest water level first, with their rule state in words."""
+    frame = levels
+    if warehouses:
+        frame = frame[frame["warehouse_id"].isin(warehouses)]
+    if categories:
+        frame = frame[frame["category"].isin(categories)]
+    if positions:
+        frame = frame[frame["level_position"].isin(positions)]
+    pair = frame["sku"] + "|" + frame["warehouse_id"]
+    reorder = frame["reorder_point"].where(frame["reorder_point"] > 0)
+    frame = frame.assign(pair=pair, state=_state_words(pair, level_of),
+                         water_level=(frame["on_hand"].clip(lower=0) / reorder).clip(upper=1.0).fillna(1.0))
+    frame = frame.sort_values(["water_level", "days_of_cover"], kind="stable")
+    return frame[[c for c in STOCK_COLUMNS if c != "days_since_last_sale"]].reset_index(drop=True)
+
+
+def slow_movers(levels: pd.DataFrame) -> pd.DataFrame:
+    frame = levels[levels["is_slow_mover"]].sort_values("days_since_last_sale", ascending=False)
+    frame = frame.replace([np.inf], np.nan)  # never sold: an empty cell reads better than "Infinity"
+    return frame[["sku", "name", "warehouse_id", "on_hand", "days_since_last_sale", "turnover_days"]].reset_index(drop=True)
+
+
+def pending_table(pending: pd.DataFrame, tz: ZoneInfo) -> pd.DataFrame:
+    frame = pending.assign(
+        expected=pd.to_datetime(pending["expected_ts_utc"], unit="s", utc=True).dt.tz_convert(tz).dt.strftime("%m-%d %H:%M"),
+        overdue=pending["is_overdue"].map({True: "⚠ " + t("overdue"), False: ""}),
+    )
+    return frame[["replenishment_id", "sku", "warehouse_id", "qty", "expected", "overdue", "source", "created_by"]]
+
+
+def water_level_figure(levels: pd.DataFrame, level_of: dict[str, str], title: str, limit: int = 24) -> go.Figure:
+    """The lowest pairs as water levels: a bar of on-hand, ticks at safety stock and reorder point."""
+    frame = levels.assign(pair=levels["sku"] + " @ " + levels["warehouse_id"],
+                          key=levels["sku"] + "|" + levels["warehouse_id"])
+    ratio = frame["on_hand"].clip(lower=0) / frame["reorder_point"].where(frame["reorder_point"] > 0)
+    frame = frame.assign(ratio=ratio.fillna(np.inf)).sort_values("ratio", kind="stable").head(limit)
+    colours = [LEVEL_HEX[level_of.get(key, "no_rule")] for key in frame["key"]]
+    figure = go.Figure(go.Bar(x=frame["pair"], y=frame["on_hand"].clip(lower=0), marker_color=colours, name=t("On hand")))
+    for name, column, level in ((t("Safety stock"), "safety_stock", "critical"), (t("Reorder point"), "reorder_point", "warn")):
+        figure.add_trace(go.Scatter(x=frame["pair"], y=frame[column], mode="markers", name=name,
+                                    marker={"symbol": "line-ew-open", "size": 26, "color": LEVEL_HEX[level],
+                                            "line": {"width": 3, "color": LEVEL_HEX[level]}}))
+    figure.update_xaxes(tickangle=-35)
+    figure = _layout(figure, title, height=380)
+    figure.update_layout(legend={"orientation": "h", "y": 1.08, "x": 1, "xanchor": "right"})
+    return figure
+
+
+def stock_history_figure(detail: dict, row: pd.Series, tz: ZoneInfo, title: str) -> go.Figure:
+    history = detail["history"]
+    x = pd.to_datetime(history["ts_utc"], unit="s", utc=True).dt.tz_convert(tz)
+    figure = go.Figure(go.Scatter(x=x, y=history["on_hand"], mode="lines", line_shape="hv", name=t("On hand"),
+                                  line={"width": 2}))
+    for label, value, level in ((t("Safety stock"), row["safety_stock"], "critical"),
+                                (t("Reorder point"), row["reorder_point"], "warn")):
+        figure.add_hline(y=float(value), line_dash="dash", line_color=LEVEL_HEX[level], line_width=1,
+                         annotation_text=f"{label} {int(value)}", annotation_position="top left")
+    add_action_markers(figure, detail["markers"], tz)
+    return _layout(figure, title)
+
+
+# --- ads ------------------------------------------------------------------------------------
+
+def number(value, fmt: str = "{:.2f}") -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else fmt.format(value)
+
+
+CAMPAIGN_COLUMNS = {
+    "campaign_id": st.column_config.TextColumn(t("Campaign")),
+    "name": st.column_config.TextColumn(t("Name")),
+    "channel": st.column_config.TextColumn(t("Channel")),
+    "state": st.column_config.TextColumn(t("State")),
+    "status": st.column_config.TextColumn(t("Status")),
+    "spend_today": st.column_config.NumberColumn(t("Spend today"), format="¥%.0f"),
+    "pace": st.column_config.NumberColumn(t("Pace vs budget"), format="percent"),
+    "roi_today": st.column_config.NumberColumn(t("ROI today"), format="%.2f"),
+    "roi_floor": st.column_config.NumberColumn(t("ROI floor"), format="%.2f"),
+    "roi_last_hour": st.column_config.NumberColumn(t("ROI last hour"), format="%.2f"),
+}
+CHANNEL_COLUMNS = {
+    "channel": st.column_config.TextColumn(t("Channel")),
+    "name": None, "kind": None,
+    "active_campaigns": st.column_config.NumberColumn(t("Active campaigns"), format="%d"),
+    "daily_budget": st.column_config.NumberColumn(t("Daily budget"), format="¥%.0f"),
+    "spend": st.column_config.NumberColumn(t("Spend"), format="¥%.0f"),
+    "revenue": st.column_config.NumberColumn(t("Revenue"), format="¥%.0f"),
+    "roi": st.column_config.NumberColumn(t("ROI"), format="%.2f"),
+    "roas": st.column_config.NumberColumn(t("ROAS"), format="%.2f"),
+}
+
+
+def campaign_table(pacing: pd.DataFrame, last_hour: pd.DataFrame, level_of: dict[str, str]) -> pd.DataFrame:
+    """Campaigns with their rule state, under-floor ones first."""
+    frame = pacing.merge(last_hour[["campaign_id", "roi"]].rename(columns={"roi": "roi_last_hour"}), on="campaign_id",
+                         how="left")
+    frame = frame.assign(state=_state_words(frame["campaign_id"], level_of),
+                         _rank=frame["campaign_id"].map(lambda c: -{"critical": 2, "warn": 1}.get(level_of.get(c), 0)))
+    frame = frame.sort_values(["_rank", "below_floor", "roi_today"], ascending=[True, False, True], kind="stable")
+    return frame[list(CAMPAIGN_COLUMNS)].reset_index(drop=True)
+
+
+def channel_roi_figure(channels: pd.DataFrame, title: str) -> go.Figure:
+    frame = channels.sort_values("roi", na_position="first")
+    colours = [LEVEL_HEX["critical"] if v < 0 else LEVEL_HEX["ok"] for v in frame["roi"].fillna(0)]
+    figure = go.Figure(go.Bar(x=frame["roi"], y=frame["channel"], orientation="h", marker_color=colours,
+                              text=[number(v) for v in frame["roi"]], textposition="outside",
+                              customdata=np.stack([frame["spend"], frame["roas"]], axis=-1) if len(frame) else None,
+                              hovertemplate="ROI %{x:.2f}<br>spend ¥%{customdata[0]:,.0f}<br>ROAS %{customdata[1]:.2f}"))
+    figure.add_vline(x=0, line_color="#8b8d98", line_width=1)
+    return _layout(figure, title)
+
+
+def pacing_figure(curves: pd.DataFrame, pacing: pd.DataFrame, tz: ZoneInfo, title: str) -> go.Figure:
+    """Cumulative spend per campaign (solid) and its budget line (dotted), same colour."""
+    figure = go.Figure()
+    palette = ["#3e63dd", "#e5484d", "#30a46c", "#f5a524", "#8e4ec6", "#12a594", "#d6409f", "#978365", "#0090ff"]
+    names = dict(zip(pacing["campaign_id"], pacing["name"]))
+    for index, (campaign_id, frame) in enumerate(curves.groupby("campaign_id", sort=True)):
+        colour = palette[index % len(palette)]
+        x = local_times(frame["minute_utc"], tz)
+        figure.add_trace(go.Scatter(x=x, y=frame["spend_cum"], mode="lines", name=campaign_id, legendgroup=campaign_id,
+                                    line={"color": colour, "width": 2}, hovertext=names.get(campaign_id)))
+        figure.add_trace(go.Scatter(x=x, y=frame["budget_line"], mode="lines", showlegend=False, legendgroup=campaign_id,
+                                    line={"color": colour, "width": 1, "dash": "dot"}, hoverinfo="skip"))
+    figure.update_yaxes(tickprefix="¥")
+    return _layout(figure, title)
+
+
+def campaign_roi_figure(detail: dict, row: pd.Series, rules, tz: ZoneInfo, title: str) -> go.Figure:
+    """ROI per bucket and cumulative, the floor, and the ROI-vs-floor rules' bands (shifted by
+    the campaign's floor, so they are in ROI units), with pause/resume annotations."""
+    series = detail["series"]
+    x = local_times(series["minute_utc"], tz)
+    figure = go.Figure(go.Scatter(x=x, y=series["roi"], mode="lines", name=t("ROI per 10 min"),
+                                  line={"width": 1, "color": "#8b8d98"}))
+    figure.add_trace(go.Scatter(x=x, y=series["roi_cum"], mode="lines", name=t("ROI cumulative"), line={"width": 3}))
+    floor = float(row["roi_floor"])
+    values = [v for v in series["roi_cum"].tolist() if isinstance(v, float) and math.isfinite(v)]
+    for rule in rules:
+        if rule.metric == "roi_vs_floor":
+            shifted = replace(rule, warn=None if rule.warn is None else rule.warn + floor,
+                              critical=None if rule.critical is None else rule.critical + floor)
+            add_threshold_bands(figure, shifted, values)
+    figure.add_hline(y=floor, line_color="#e5484d", line_width=2,
+                     annotation_text=t("floor {floor:g}", floor=floor), annotation_position="bottom right")
+    add_action_markers(figure, detail["markers"], tz)
+    return _layout(figure, title)
+
+
+# --- alerts and audit -----------------------------------------------------------------------
+
+DRILL_PAGES = {"campaign": "pages/04_ads.py", "channel": "pages/02_traffic.py", "sku_warehouse": "pages/03_stock.py"}
+
+
+def drill_target(entity_kind: str, entity_id: str) -> tuple[str, dict] | None:
+    """The page and query parameters that open an alert's entity."""
+    if entity_kind == "campaign":
+        return DRILL_PAGES[entity_kind], {"campaign": entity_id}
+    if entity_kind == "channel":
+        return DRILL_PAGES[entity_kind], {"channel": entity_id}
+    if entity_kind == "sku_warehouse" and "|" in entity_id:
+        sku, warehouse_id = entity_id.split("|", 1)
+        return DRILL_PAGES[entity_kind], {"sku": sku, "wh": warehouse_id}
+    return None
+
+
+def alerts_in_order(frame: pd.DataFrame, now_minute: int) -> pd.DataFrame:
+    """Open alerts, critical first then newest, with `snoozed` (still asleep at now_minute);
+    snoozed ones go last."""
+    snoozed = frame["snoozed_until_minute"].fillna(-1).astype("int64") > now_minute
+    ranked = frame.assign(snoozed=snoozed.to_numpy(), _level=frame["level"].map({"critical": 0, "warn": 1}).fillna(2))
+    ranked = ranked.sort_values(["snoozed", "_level", "opened_minute"], ascending=[True, True, False], kind="stable")
+    return ranked.reset_index(drop=True)
+
+
+def awake_alerts(frame: pd.DataFrame, now_minute: int) -> pd.DataFrame:
+    """Open alerts that are not snoozed at now_minute (what the overview and the wall show)."""
+    return frame[~(frame["snoozed_until_minute"].fillna(-1).astype("int64") > now_minute)]
+
+
+def alert_line(row, tz: ZoneInfo) -> str:
+    notes = [t("since {time}", time=local_time(row.opened_minute * 60, tz))]
+    if row.status == "acknowledged":
+        notes.append(t("acknowledged"))
+    if row.snoozed:
+        notes.append(t("snoozed until {time}", time=local_time(row.snoozed_until_minute * 60, tz)))
+    return f"{level_badge(row.level)} {html.escape(row.message)}<br><small>{' · '.join(notes)}</small>"
+
+
+def recent_alert_table(frame: pd.DataFrame, tz: ZoneInfo) -> pd.DataFrame:
+    def when(minutes: pd.Series) -> pd.Series:
+        stamps = pd.to_datetime(minutes.astype("float64") * 60, unit="s", utc=True).dt.tz_convert(tz)
+        return stamps.dt.strftime("%m-%d %H:%M").fillna("")
+
+    table = frame.assign(opened=when(frame["opened_minute"]), resolved=when(frame["resolved_minute"]))
+    return table[["opened", "resolved", "level", "status", "rule_name", "entity_id", "message"]]
+
+
+def audit_table(audit: pd.DataFrame, tz: ZoneInfo, verbs, actors) -> pd.DataFrame:
+    frame = audit
+    if verbs:
+        frame = frame[frame["verb"].isin(verbs)]
+    if actors:
+        frame = frame[frame["actor"].isin(actors)]
+    when = pd.to_datetime(frame["ts_utc"], unit="s", utc=True).dt.tz_convert(tz).dt.strftime("%Y-%m-%d %H:%M:%S")
+    frame = frame.assign(when=when, how=frame["automatic"].map({True: t("automatic"), False: t("manual")}))
+    return frame[["when", "actor", "how", "verb", "entity_kind", "entity_id", "result", "message", "before_json",
+                  "after_json"]]

@@ -1,0 +1,67 @@
+"""Alerts & actions: open and recent alerts (acknowledge, snooze), the alert rules with their
+thresholds (edited, validated and audited here), and the audit log of every action."""
+import streamlit as st
+
+from cockpit.ui import action_dialogs, charts, loaders, rule_editor, shell, widgets
+from cockpit.ui.i18n import t
+
+shell.require_frame()
+settings = loaders.settings()
+tz = settings.tz
+wall = shell.is_wall()
+
+st.title(t("Alerts & actions"))
+action_dialogs.show_last_result()
+
+
+@st.fragment(run_every=settings.refresh_seconds)
+def live_alerts():
+    live = widgets.live_data("alerts", loaders.alerts_page)
+    if live is None:
+        return
+    data, fresh = live.data, live.fresh
+    open_now = charts.alerts_in_order(data["open"], fresh.data_minute)
+    counts = st.columns(4)
+    counts[0].metric(t("Critical"), int((open_now["level"] == "critical").sum()))
+    counts[1].metric(t("Warning"), int((open_now["level"] == "warn").sum()))
+    counts[2].metric(t("Acknowledged"), int((open_now["status"] == "acknowledged").sum()))
+    counts[3].metric(t("Snoozed"), int(open_now["snoozed"].sum()))
+
+    st.subheader(t("Open alerts"))
+    if open_now.empty:
+        st.success(t("No open alerts."))
+    for row in open_now.head(30).itertuples():
+        text, ack, snooze, link = st.columns([7, 1.2, 1.2, 1.4], vertical_alignment="center")
+        text.markdown(charts.alert_line(row, tz), unsafe_allow_html=True)
+        if not wall:
+            token = f"{row.status}:{row.opened_minute}:{row.snoozed_until_minute}"
+            ack.button(t("Acknowledge"), key=f"alerts_ack_{row.alert_id}", disabled=row.status == "acknowledged",
+                       on_click=action_dialogs.request,
+                       kwargs={"kind": "acknowledge", "alert_id": row.alert_id, "message": row.message, "state_token": token})
+            snooze.button(t("Snooze"), key=f"alerts_snooze_{row.alert_id}", on_click=action_dialogs.request,
+                          kwargs={"kind": "snooze", "alert_id": row.alert_id, "message": row.message, "state_token": token})
+            target = charts.drill_target(row.entity_kind, row.entity_id)
+            if target:
+                link.page_link(target[0], label=t("Open →"), query_params=target[1])
+    if len(open_now) > 30:
+        st.caption(t("… and {n} more.", n=len(open_now) - 30))
+    action_dialogs.render_pending()
+    if wall:
+        return
+    st.subheader(t("Last 24 hours"))
+    st.dataframe(charts.recent_alert_table(data["recent"], tz), hide_index=True, height=280)
+
+
+live_alerts()
+if not wall:
+    fresh = loaders.freshness(settings.db_url, settings.refresh_seconds)
+    if fresh.data_minute is not None:
+        data = loaders.alerts_page(settings.db_url, fresh.data_minute)
+        st.subheader(t("Alert rules"))
+        rule_editor.render(data["rules"], data["profile"])
+        st.subheader(t("Audit log"))
+        audit = data["audit"]
+        filters = st.columns(2)
+        verbs = filters[0].multiselect(t("Action"), sorted(audit["verb"].unique()), key="alerts_audit_verbs")
+        actors = filters[1].multiselect(t("Who"), sorted(audit["actor"].unique()), key="alerts_audit_actors")
+        st.dataframe(charts.audit_table(audit, tz, verbs, actors), hide_index=True, height=360)
