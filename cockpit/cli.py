@@ -178,7 +178,7 @@ def cmd_run(args, settings: Settings) -> int:
     children = [
         subprocess.Popen([sys.executable, "-m", "cockpit", "scheduler"], env=env, cwd=PROJECT_ROOT),
         subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
+            [sys.executable, "-m", "cockpit.ui.serve",
              "--server.port", str(settings.port), "--server.headless", "true",
              "--browser.gatherUsageStats", "false"],
             env=env, cwd=PROJECT_ROOT,

@@ -92,5 +92,5 @@ if campaign_id and fresh.data_minute is not None and not wall:
         if widgets.load_marker(detail, tz):
             states = loaders.panel_states(settings.db_url, fresh.data_minute, settings.timezone)
             widgets.show_figure(charts.campaign_roi_figure(detail.value, row, states["ads"].rules, tz,
-                                                           t("ROI per 10 minutes, last 24 hours")))
+                                                           t("ROI since 24 hours ago, spend and revenue per 30 minutes")))
 action_dialogs.render_pending()

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 import streamlit as st
 
 from cockpit.panels import entity_levels
@@ -284,7 +285,9 @@ CAMPAIGN_COLUMNS = {
 }
 CHANNEL_COLUMNS = {
     "channel": st.column_config.TextColumn(t("Channel")),
-    "name": None, "kind": None,
+    "name": None, "kind": None, "campaigns": None,
+    "clicks": st.column_config.NumberColumn(t("Clicks"), format="%d"),
+    "orders": st.column_config.NumberColumn(t("Orders"), format="%d"),
     "active_campaigns": st.column_config.NumberColumn(t("Active campaigns"), format="%d"),
     "daily_budget": st.column_config.NumberColumn(t("Daily budget"), format="¥%.0f"),
     "spend": st.column_config.NumberColumn(t("Spend"), format="¥%.0f"),
@@ -332,25 +335,30 @@ def pacing_figure(curves: pd.DataFrame, pacing: pd.DataFrame, tz: ZoneInfo, titl
 
 
 def campaign_roi_figure(detail: dict, row: pd.Series, rules, tz: ZoneInfo, title: str) -> go.Figure:
-    """ROI per bucket and cumulative, the floor, and the ROI-vs-floor rules' bands (shifted by
-    the campaign's floor, so they are in ROI units), with pause/resume annotations."""
+    """Top: ROI since the start of the window against the floor and the ROI-vs-floor rules'
+    bands (shifted by the floor, so in ROI units); bottom: spend and revenue per bucket.
+    Pauses and resumes are marked on both."""
     series = detail["series"]
     x = local_times(series["minute_utc"], tz)
-    figure = go.Figure(go.Scatter(x=x, y=series["roi"], mode="lines", name=t("ROI per 10 min"),
-                                  line={"width": 1, "color": "#8b8d98"}))
-    figure.add_trace(go.Scatter(x=x, y=series["roi_cum"], mode="lines", name=t("ROI cumulative"), line={"width": 3}))
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.6, 0.4], vertical_spacing=0.06)
+    figure.add_trace(go.Scatter(x=x, y=series["roi_cum"], mode="lines", name=t("ROI, cumulative"), line={"width": 3}),
+                     row=1, col=1)
+    figure.add_trace(go.Bar(x=x, y=series["spend"], name=t("Spend"), marker_color="#e5484d"), row=2, col=1)
+    figure.add_trace(go.Bar(x=x, y=series["revenue"], name=t("Revenue"), marker_color="#30a46c"), row=2, col=1)
     floor = float(row["roi_floor"])
-    values = [v for v in series["roi_cum"].tolist() if isinstance(v, float) and math.isfinite(v)]
+    values = [v for v in series["roi_cum"].tolist() if isinstance(v, float) and math.isfinite(v)] + [floor]
     for rule in rules:
         if rule.metric == "roi_vs_floor":
             shifted = replace(rule, warn=None if rule.warn is None else rule.warn + floor,
                               critical=None if rule.critical is None else rule.critical + floor)
-            add_threshold_bands(figure, shifted, values)
-    figure.add_hline(y=floor, line_color="#e5484d", line_width=2,
+            add_threshold_bands(figure, shifted, values, row=1)
+    figure.add_hline(y=floor, line_color="#e5484d", line_width=2, row=1, col=1,
                      annotation_text=t("floor {floor:g}", floor=floor), annotation_position="bottom right")
     add_action_markers(figure, detail["markers"], tz)
-    return _layout(figure, title)
-
+    figure.update_layout(barmode="group")
+    figure.update_yaxes(title=t("ROI"), row=1, col=1)
+    figure.update_yaxes(title="¥", row=2, col=1)
+    return _layout(figure, title, height=460)
 
 # --- alerts and audit -----------------------------------------------------------------------
 

@@ -194,7 +194,7 @@ def campaign_detail(db_url: str, data_minute: int, campaign_id: str) -> dict:
     start = end - 24 * 60
     with get_engine(db_url).connect() as conn:
         return {
-            "series": ads.campaign_series(conn, campaign_id, start, end),
+            "series": ads.campaign_series(conn, campaign_id, start, end, bucket_minutes=30),
             "markers": actions.action_markers(conn, start * 60, end * 60, entity_kind="campaign", entity_id=campaign_id),
         }
 

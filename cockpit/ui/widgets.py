@@ -130,7 +130,9 @@ def threshold_figure(x, y, *, title: str, name: str, rules=(), markers: pd.DataF
     return figure
 
 
-def add_threshold_bands(figure: go.Figure, rule, values: list[float]) -> None:
+def add_threshold_bands(figure: go.Figure, rule, values: list[float], row: int | None = None) -> None:
+    """Shade the rule's warn and critical zones and draw its thresholds (on subplot `row`)."""
+    where = {"row": row, "col": 1} if row is not None else {}
     bounds = [v for v in (rule.warn, rule.critical) if v is not None]
     if not bounds:
         return
@@ -143,19 +145,19 @@ def add_threshold_bands(figure: go.Figure, rule, values: list[float]) -> None:
     for level, y0, y1 in zones:
         if y0 is None or y1 is None or y1 <= y0:
             continue
-        figure.add_hrect(y0=y0, y1=y1, fillcolor=LEVEL_HEX[level], opacity=0.12, line_width=0, layer="below")
+        figure.add_hrect(y0=y0, y1=y1, fillcolor=LEVEL_HEX[level], opacity=0.12, line_width=0, layer="below", **where)
     for level, value in (("warn", rule.warn), ("critical", rule.critical)):
         if value is not None:
             figure.add_hline(y=value, line_dash="dash", line_color=LEVEL_HEX[level], line_width=1,
                              annotation_text=f"{t(LEVEL_WORDS[level])} {value:g}", annotation_position="top left",
-                             annotation_font_color=LEVEL_HEX[level])
+                             annotation_font_color=LEVEL_HEX[level], **where)
 
 
 def add_action_markers(figure: go.Figure, markers: pd.DataFrame, tz: ZoneInfo) -> None:
     for row in markers.itertuples():
         when = pd.Timestamp(int(row.ts_utc), unit="s", tz="UTC").tz_convert(tz)
         figure.add_vline(x=when, line_dash="dot", line_color="#6e56cf", line_width=1)
-        figure.add_annotation(x=when, y=1, yref="paper", text=("🤖 " if row.automatic else "") + row.label,
+        figure.add_annotation(x=when, y=1, yref="paper", text=(t("auto") + ": " if row.automatic else "") + row.label,
                               showarrow=False, textangle=-90, xanchor="right", yanchor="top",
                               font={"size": 10, "color": "#6e56cf"})
 

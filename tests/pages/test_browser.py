@@ -39,7 +39,7 @@ def running_app(tmp_path_factory):
     # No scheduler runs here: a long refresh interval keeps the seeded data from reading as stale.
     env = {**os.environ, "COCKPIT_DB_URL": url, "COCKPIT_REFRESH_SECONDS": "900"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
+        [sys.executable, "-m", "cockpit.ui.serve", "--server.port", str(port), "--server.headless", "true",
          "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -77,8 +77,10 @@ def assert_clean(text: str) -> None:
     assert "Traceback" not in text and "could not be loaded" not in text and "Page not found" not in text
 
 
+# The first visit of a fresh server is a page's own URL: a bookmark or a TV reconnecting after a
+# restart must land on its page, not on "Page not found".
 @pytest.mark.parametrize("path,name,tiles", [
-    ("/", "overview", 6), ("/traffic-conversion", "traffic", 5), ("/stock-levels", "stock", 5),
+    ("/traffic-conversion", "traffic", 5), ("/", "overview", 6), ("/stock-levels", "stock", 5),
     ("/ads-roi", "ads", 5), ("/alerts-actions", "alerts", 4),
 ])
 def test_every_page_renders_its_numbers_in_chromium(running_app, browser, artifacts_dir, path, name, tiles):
@@ -96,7 +98,8 @@ def test_every_page_renders_its_numbers_in_chromium(running_app, browser, artifa
 
 def test_the_wall_screen_fits_a_tv_without_controls(running_app, browser, artifacts_dir):
     base, _ = running_app
-    page = open_page(browser, base + "/cockpit?mode=wall", viewport=TV)
+    page = open_page(browser, base + "/?mode=wall", viewport=TV)
+    assert page.get_by_text("Page not found").count() == 0
     page.screenshot(path=str(artifacts_dir / "wall.png"))
     scroll, visible = page.evaluate(
         "(() => { const m = document.querySelector('[data-testid=stMain]'); return [m.scrollHeight, m.clientHeight]; })()")
@@ -112,7 +115,7 @@ def test_the_wall_screen_fits_a_tv_without_controls(running_app, browser, artifa
 
 def test_the_wall_screen_rotates_through_its_playlist(running_app, browser):
     base, _ = running_app
-    page = open_page(browser, base + "/cockpit?mode=wall&rotate=overview,ads&every=10", viewport=TV)
+    page = open_page(browser, base + "/?mode=wall&rotate=overview,ads&every=10", viewport=TV)
     page.wait_for_url(re.compile(r"/ads-roi\?"), timeout=40_000)
     assert "mode=wall" in page.url and "rotate=overview%2Cads" in page.url.replace(",", "%2C")
     page.wait_for_selector("text=Ads & ROI", timeout=30_000)
