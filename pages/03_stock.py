@@ -71,7 +71,8 @@ def live_panels():
         st.dataframe(charts.slow_movers(levels), hide_index=True, column_config=charts.STOCK_COLUMNS, height=260)
     with incoming:
         st.markdown(f"**{t('Pending replenishments')}**")
-        st.dataframe(charts.pending_table(pending, tz), hide_index=True, height=260)
+        st.dataframe(charts.pending_table(pending, tz), hide_index=True, height=260,
+                     column_config=charts.PENDING_COLUMNS)
 
 
 live_panels()

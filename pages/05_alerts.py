@@ -49,7 +49,8 @@ def live_alerts():
     if wall:
         return
     st.subheader(t("Last 24 hours"))
-    st.dataframe(charts.recent_alert_table(data["recent"], tz), hide_index=True, height=280)
+    st.dataframe(charts.recent_alert_table(data["recent"], tz), hide_index=True, height=280,
+                 column_config=charts.RECENT_ALERT_COLUMNS)
 
 
 live_alerts()
@@ -64,4 +65,5 @@ if not wall:
         filters = st.columns(2)
         verbs = filters[0].multiselect(t("Action"), sorted(audit["verb"].unique()), key="alerts_audit_verbs")
         actors = filters[1].multiselect(t("Who"), sorted(audit["actor"].unique()), key="alerts_audit_actors")
-        st.dataframe(charts.audit_table(audit, tz, verbs, actors), hide_index=True, height=360)
+        st.dataframe(charts.audit_table(audit, tz, verbs, actors), hide_index=True, height=360,
+                     column_config=charts.AUDIT_COLUMNS)

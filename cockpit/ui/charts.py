@@ -400,6 +400,16 @@ def alert_line(row, tz: ZoneInfo) -> str:
     return f"{level_badge(row.level)} {html.escape(row.message)}<br><small>{' · '.join(notes)}</small>"
 
 
+RECENT_ALERT_COLUMNS = {"opened": t("Opened"), "resolved": t("Resolved"), "level": t("Level"), "status": t("Status"),
+                        "rule_name": t("Rule"), "entity_id": t("Entity"), "message": t("Message")}
+AUDIT_COLUMNS = {"when": t("When"), "actor": t("Who"), "how": t("How"), "verb": t("Action"), "entity_kind": t("On"),
+                 "entity_id": t("Entity"), "result": t("Result"), "message": t("Message"),
+                 "before_json": t("Before"), "after_json": t("After")}
+PENDING_COLUMNS = {"replenishment_id": t("Order"), "sku": t("SKU"), "warehouse_id": t("Warehouse"),
+                   "qty": st.column_config.NumberColumn(t("Qty"), format="%d"), "expected": t("Expected"),
+                   "overdue": t("Overdue"), "source": t("Source"), "created_by": t("Created by")}
+
+
 def recent_alert_table(frame: pd.DataFrame, tz: ZoneInfo) -> pd.DataFrame:
     def when(minutes: pd.Series) -> pd.Series:
         stamps = pd.to_datetime(minutes.astype("float64") * 60, unit="s", utc=True).dt.tz_convert(tz)

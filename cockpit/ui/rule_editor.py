@@ -15,6 +15,13 @@ from cockpit.ui import loaders, shell
 from cockpit.ui.action_dialogs import LAST_RESULT
 from cockpit.ui.i18n import t
 
+RULE_LABELS = {
+    "rule_id": st.column_config.NumberColumn(t("Id"), format="%d"), "name": t("Rule"), "metric": t("Metric"),
+    "entity_kind": t("Per"), "window_minutes": t("Window (min)"), "direction": t("Alerts when"),
+    "warn": t("Warn at"), "critical": t("Critical at"), "recovery": t("Recovered at"), "hold_minutes": t("Hold (min)"),
+    "no_data_minutes": t("No-data after (min)"), "min_volume": t("Min. volume"), "auto_action": t("Automatic action"),
+    "enabled": t("Enabled"),
+}
 RULE_COLUMNS = ["rule_id", "name", "metric", "entity_kind", "window_minutes", "direction", "warn", "critical",
                 "recovery", "hold_minutes", "no_data_minutes", "min_volume", "auto_action", "enabled"]
 
@@ -44,7 +51,7 @@ def render(rules: list[alerts.Rule], active: str) -> None:
     table = pd.DataFrame([asdict(rule) for rule in mine], columns=RULE_COLUMNS + ["profile", "updated_ts_utc"])
     table["metric"] = table["metric"].map(lambda m: alerts.METRIC_LABELS.get(m, m))
     event = st.dataframe(table[RULE_COLUMNS], hide_index=True, on_select="rerun", selection_mode="single-row",
-                         key="rules_table")
+                         key="rules_table", column_config=RULE_LABELS)
     rows = event.selection.rows if event and event.selection else []
     if rows:
         shell.set_params(rule=str(int(table.iloc[rows[0]]["rule_id"])))

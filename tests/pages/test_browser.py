@@ -165,3 +165,46 @@ def test_pause_click_pauses_the_campaign_and_names_a_better_channel(running_app,
     page.close()
     with engine.connect() as conn:
         assert conn.execute(select(Campaign.status).where(Campaign.campaign_id == campaign_id)).scalar() == "paused"
+
+
+@pytest.fixture(scope="module")
+def live_app(tmp_path_factory):
+    """The scheduler and the app on a seeded database, refreshing every 10 seconds."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'cockpit.db'}"
+    upgrade_schema(url)
+    seed_history(get_engine(url), days=1, scenario="normal", seed=5, now_minute=int(time.time()) // 60,
+                 tz=ZoneInfo("Asia/Shanghai"), progress=False)
+    port = free_port()
+    env = {**os.environ, "COCKPIT_DB_URL": url, "COCKPIT_REFRESH_SECONDS": "10", "COCKPIT_SOURCES": "simulator"}
+    children = [
+        subprocess.Popen([sys.executable, "-m", "cockpit", "scheduler"], cwd=ROOT, env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        subprocess.Popen([sys.executable, "-m", "cockpit.ui.serve", "--server.port", str(port), "--server.headless",
+                          "true", "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+    ]
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.3)
+    yield f"http://127.0.0.1:{port}"
+    for child in children:
+        child.terminate()
+    for child in children:
+        child.wait(timeout=30)
+
+
+def test_the_panels_follow_the_scheduler_without_a_reload(live_app, browser):
+    page = open_page(browser, live_app)
+    page.evaluate("window.__not_reloaded = true")
+    caption = page.get_by_text(re.compile(r"Data as of .* refreshed \d+s ago")).first
+    first = caption.inner_text()
+    deadline = time.time() + 60
+    while caption.inner_text() == first and time.time() < deadline:
+        time.sleep(1)
+    assert caption.inner_text() != first, "the freshness line never changed: the fragment does not tick"
+    assert page.evaluate("window.__not_reloaded === true")
+    page.close()
