@@ -69,23 +69,26 @@ def live_panels():
                            help_text=t("(revenue − spend) / spend over all campaigns today."))
 
     left, right = st.columns(2)
-    height = 340 if wall else 260
+    chart = {"tz": tz, "markers": data["markers"], "height": 340 if wall else 280}
     with left:
-        widgets.show_figure(widgets.threshold_figure(
-            widgets.local_times(by_minute["minute_utc"], tz), by_minute["uv"], title=t("Visitors per minute, last 6 hours"),
-            name=t("UV"), markers=data["markers"], tz=tz, height=height))
+        traffic_rules = [r for r in states["uv"].rules if r.metric == "sessions_vs_last_week"]
+        widgets.show_figure(charts.versus_last_week_figure(
+            data["traffic"], data["traffic_last_week"], "sessions", traffic_rules, name=t("Sessions"),
+            title=t("Sessions per 10 minutes, last 6 hours, against a week ago"), **chart))
     with right:
-        sales = data["sales"]
-        widgets.show_figure(widgets.threshold_figure(
-            widgets.local_times(sales["minute_utc"], tz), sales["gmv"], title=t("GMV per minute, last 6 hours"),
-            name=t("GMV"), markers=data["markers"], tz=tz, height=height))
+        gmv_rules = [r for r in states["gmv"].rules if r.metric == "gmv_vs_last_week"]
+        widgets.show_figure(charts.versus_last_week_figure(
+            data["sales"], data["sales_last_week"], "gmv", gmv_rules, name=t("GMV"),
+            title=t("GMV per 10 minutes, last 6 hours, against a week ago"), **chart))
 
     if wall:
         widgets.warning_summary(awake)
         return
-    worst = [row for name in ("stock", "ads", "uv", "returns") for row in states[name].worst(3).itertuples()]
-    if worst:
-        st.caption(t("Worst now: ") + " · ".join(f"{row.entity_id} ({row.rule_name}: {row.value:.2f})" for row in worst[:6]))
+    links = charts.drill_links(states, ("stock", "ads", "uv"))
+    if links:
+        st.caption(t("Worst now (open one):"))
+        for column, (page, params, label, rule_name) in zip(st.columns(len(links)), links):
+            column.page_link(page, label=label, query_params=params, help=rule_name)
     st.subheader(t("Open alerts"))
     if awake is not None:
         widgets.alert_list(awake, tz)

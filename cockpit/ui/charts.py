@@ -47,6 +47,53 @@ def selected_value(event, table: pd.DataFrame, column: str) -> str | None:
     return str(table.iloc[rows[0]][column]) if rows and rows[0] < len(table) else None
 
 
+# --- overview -------------------------------------------------------------------------------
+
+def _buckets(frame: pd.DataFrame, column: str, minutes: int, end: int, shift: int = 0) -> pd.Series:
+    """Sum of `column` per `minutes`-long bucket counted back from `end` (so the newest bucket is
+    whole, not a dip), indexed by bucket start (epoch minute, moved by `shift`)."""
+    minute = frame["minute_utc"].astype("int64") + shift
+    bucket = end - ((end - 1 - minute) // minutes + 1) * minutes
+    return frame[column].groupby(bucket).sum()
+
+
+def versus_last_week_figure(now: pd.DataFrame, last_week: pd.DataFrame, column: str, rules, *, title: str,
+                            name: str, tz: ZoneInfo, markers: pd.DataFrame, height: int, bucket: int = 10) -> go.Figure:
+    """`column` per bucket now and a week ago, with each rule's warn and critical ratios drawn
+    on last week's line (the *_vs_last_week rules judge exactly that ratio), and the actions."""
+    end = int(now["minute_utc"].max()) + 1 if len(now) else 0
+    current = _buckets(now, column, bucket, end)
+    before = _buckets(last_week, column, bucket, end, shift=7 * 1440).reindex(current.index)
+    x = local_times(pd.Series(current.index, dtype="int64"), tz)
+    figure = go.Figure(go.Scatter(x=x, y=current.to_numpy(), mode="lines", name=name, line={"width": 3}))
+    figure.add_trace(go.Scatter(x=x, y=before.to_numpy(), mode="lines", name=t("a week ago"),
+                                line={"width": 1.5, "color": "#8b8d98"}))
+    for rule in rules:
+        for level, ratio in (("warn", rule.warn), ("critical", rule.critical)):
+            if ratio is not None:
+                figure.add_trace(go.Scatter(x=x, y=before.to_numpy() * ratio, mode="lines", hoverinfo="skip",
+                                            name=f"{t(LEVEL_WORDS[level])} ({ratio:g}×)",
+                                            line={"dash": "dash", "width": 1, "color": LEVEL_HEX[level]}))
+    add_action_markers(figure, markers, tz)
+    figure = _layout(figure, title, height=height)
+    figure.update_layout(legend={"orientation": "h", "y": 1.12, "x": 1, "xanchor": "right"})
+    return figure
+
+
+def drill_links(states: dict, panels_in_order: tuple[str, ...], limit: int = 6) -> list[tuple[str, dict, str, str]]:
+    """(page, query params, label, rule name) for the worst entities now, for links that open them."""
+    links = []
+    for name in panels_in_order:
+        state = states.get(name)
+        if state is None:
+            continue
+        for row in state.worst(3).itertuples():
+            target = drill_target(row.entity_kind, row.entity_id)
+            if target and len(links) < limit:
+                links.append((target[0], target[1], f"{row.entity_id} ({number(row.value)})", row.rule_name))
+    return links
+
+
 # --- traffic --------------------------------------------------------------------------------
 
 def paid_share(mix: pd.DataFrame) -> float | None:

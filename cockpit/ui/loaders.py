@@ -102,6 +102,9 @@ def overview(db_url: str, data_minute: int, timezone: str) -> dict:
         result["last_hour"] = read.kpis(conn, end - 60, end, tz)
         result["traffic"] = read.traffic_series(conn, end - 6 * 60, end)
         result["sales"] = read.sales_series(conn, end - 6 * 60, end)
+        week = 7 * 1440
+        result["traffic_last_week"] = read.traffic_series(conn, end - 6 * 60 - week, end - week)
+        result["sales_last_week"] = read.sales_series(conn, end - 6 * 60 - week, end - week)
         result["campaigns"] = read.campaign_performance(conn, windows["today"][0], end)
         result["stock"] = read.stock_water_levels(conn, data_minute)
         result["panels"] = panels.panel_states(conn, data_minute, tz)
