@@ -57,11 +57,12 @@ def live_panels():
                            delta_note=week_note.format(value=widgets.pct_delta(conversion, last_week.conversion_rate) or "–"),
                            help_text=t("Orders / UV today."))
     with tiles[4]:
-        below = int((stock["on_hand"] < stock["safety_stock"]).sum())
-        widgets.state_tile(t("Stock below safety"), f"{below}", states["stock"],
-                           delta_note=t("{n} of {total} SKU-warehouse pairs out of stock",
-                                        n=int((stock["on_hand"] <= 0).sum()), total=len(stock)),
-                           help_text=t("SKU-warehouse pairs with on-hand under their safety stock."))
+        running_out = len({e for e, level in charts.stock_level_map(states["stock"]).items() if level in ("warn", "critical")})
+        widgets.state_tile(t("Stock running out"), f"{running_out}", states["stock"],
+                           delta_note=t("{below} pairs below safety stock, {out} out of stock",
+                                        below=int((stock["on_hand"] < stock["safety_stock"]).sum()),
+                                        out=int((stock["on_hand"] <= 0).sum())),
+                           help_text=t("SKU-warehouse pairs at warning or critical by the stock rules."))
     with tiles[5]:
         widgets.state_tile(t("Ad ROI today"), f"{roi:.2f}" if roi is not None else "–", states["ads"],
                            delta_note=t("spend ¥{spend:,.0f} · {n} campaigns under floor", spend=spend,
