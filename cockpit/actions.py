@@ -31,6 +31,7 @@ from cockpit.db.schema import (
 )
 from cockpit.metrics.read import campaign_performance
 from cockpit.timebuckets import day_start_minute, local_day_of
+from cockpit.db.frames import to_frame
 
 log = logging.getLogger(__name__)
 
@@ -732,7 +733,7 @@ def audit_log(
         .order_by(ACTIONS.c.ts_utc.desc(), ACTIONS.c.action_id.desc())
         .limit(int(limit))
     ).all()
-    frame = pd.DataFrame(rows, columns=AUDIT_COLUMNS)
+    frame = to_frame(rows, AUDIT_COLUMNS)
     frame["automatic"] = frame["automatic"].astype(bool)
     return frame
 
@@ -779,7 +780,7 @@ def action_markers(
         .where(*conditions)
         .order_by(ACTIONS.c.ts_utc, ACTIONS.c.action_id)
     ).all()
-    frame = pd.DataFrame(rows, columns=[*MARKER_COLUMNS[:-1], "after_json"])
+    frame = to_frame(rows, [*MARKER_COLUMNS[:-1], "after_json"])
     frame["automatic"] = frame["automatic"].astype(bool)
     frame["label"] = [
         _label(verb, entity, after)

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from cockpit.db.dialect import upsert
 from cockpit.db.schema import Alert, AlertRule, AlertState, Setting
 from cockpit.metrics.read import METRICS  # what the reader serves, per entity kind: all a rule may watch
+from cockpit.db.frames import to_frame
 
 log = logging.getLogger(__name__)
 
@@ -747,7 +748,7 @@ def _alerts_frame(conn: Connection, *conditions) -> pd.DataFrame:
         .where(*conditions)
         .order_by(ALERTS.c.opened_minute.desc(), ALERTS.c.alert_id.desc())
     )
-    return pd.DataFrame(conn.execute(query).all(), columns=ALERT_COLUMNS)
+    return to_frame(conn.execute(query).all(), ALERT_COLUMNS)
 
 
 def open_alerts(conn: Connection) -> pd.DataFrame:

@@ -72,8 +72,13 @@ def apply_retention(settings: Settings, now_ts: float | None = None) -> bool:
         return True
 
 
-def refresh(settings: Settings, now_ts: float | None = None) -> RefreshReport:
+def refresh(settings: Settings, now_ts: float | None = None, *, sources: list | None = None) -> RefreshReport:
     """One refresh run: everything new since the watermark, in one transaction.
+
+    sources: objects with `collect(conn, until_minute) -> (frames, new_mark, minutes)` (like
+    SimulatorSource) ingested instead of the simulator, e.g. a benchmark's synthetic peak
+    minute; None means the simulator when settings.sources names it. The drop folder follows
+    settings.sources either way.
 
     Holds the database-wide refresh lock for the whole run; if another process holds it, the
     run is skipped. A run that fails leaves the database as it was (the transaction rolls
@@ -89,7 +94,7 @@ def refresh(settings: Settings, now_ts: float | None = None) -> RefreshReport:
             if conn is None:
                 return RefreshReport(status="skipped", message="another refresh holds the lock")
             log.info("refresh started: lock taken, ingesting up to minute %d", until_minute)
-            report = _refresh_in_transaction(conn, settings, until_minute, tz)
+            report = _refresh_in_transaction(conn, settings, until_minute, tz, sources)
             report.duration_s = time.perf_counter() - clock
             conn.execute(
                 insert(RefreshRun.__table__).values(
@@ -129,16 +134,20 @@ def _metric_reader(conn: Connection, data_minute: int | None, tz):
     return read_metric
 
 
-def _refresh_in_transaction(conn: Connection, settings: Settings, until_minute: int, tz) -> RefreshReport:
+def _refresh_in_transaction(
+    conn: Connection, settings: Settings, until_minute: int, tz, sources: list | None = None
+) -> RefreshReport:
     total = WriteResult()
     report = RefreshReport(status="ok")
     data_minute = None
-    if "simulator" in settings.sources:
-        frames, new_mark, minutes = _simulator_source(settings).collect(conn, until_minute)
+    if sources is None:
+        sources = [_simulator_source(settings)] if "simulator" in settings.sources else []
+    for source in sources:
+        frames, new_mark, minutes = source.collect(conn, until_minute)
         if new_mark is not None:
-            data_minute = new_mark
+            data_minute = new_mark if data_minute is None else max(data_minute, new_mark)
             total.merge(write_batch(conn, frames, tz))
-            report.minutes = minutes
+            report.minutes += minutes
     if "dropfolder" in settings.sources:
         imports = import_pending(conn, settings.drop_dir, tz)
         for item in imports:

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, case, func, select
 from cockpit.db.schema import AggCampaignMinute, Campaign, Channel
 from cockpit.metrics.read import campaign_performance
 from cockpit.metrics.traffic import bucket_sums, ratio, typed
+from cockpit.db.frames import to_frame
 
 DAY = 1440
 
@@ -83,7 +84,7 @@ def channel_performance(conn: Connection, start: int, end: int) -> pd.DataFrame:
         .outerjoin(totals, totals.c.channel == campaigns.c.channel)
     ).all()
     summed = list(CHANNEL_COLUMNS)[:10]  # all but the ratios
-    frame = typed(pd.DataFrame(rows, columns=summed), {name: CHANNEL_COLUMNS[name] for name in summed})
+    frame = typed(to_frame(rows, summed), {name: CHANNEL_COLUMNS[name] for name in summed})
     frame["roi"] = _roi(frame["revenue"], frame["spend"])
     frame["roas"] = ratio(frame["revenue"], frame["spend"])
     frame = frame.sort_values(["roi", "channel"], ascending=[False, True], na_position="last", kind="stable")
@@ -92,7 +93,7 @@ def channel_performance(conn: Connection, start: int, end: int) -> pd.DataFrame:
 
 def _budgets(conn: Connection) -> pd.DataFrame:
     rows = conn.execute(select(Campaign.campaign_id, Campaign.daily_budget).order_by(Campaign.campaign_id)).all()
-    return typed(pd.DataFrame(rows, columns=["campaign_id", "daily_budget"]), {"campaign_id": "str", "daily_budget": "float64"})
+    return typed(to_frame(rows, ["campaign_id", "daily_budget"]), {"campaign_id": "str", "daily_budget": "float64"})
 
 
 def spend_pacing(conn: Connection, day_start_minute: int, end_minute: int, bucket_minutes: int = 10) -> pd.DataFrame:
@@ -124,7 +125,7 @@ def spend_pacing(conn: Connection, day_start_minute: int, end_minute: int, bucke
     ).all()
     buckets = range((end_minute - day_start_minute + bucket_minutes - 1) // bucket_minutes)
     grid = pd.MultiIndex.from_product([budgets["campaign_id"], buckets], names=["campaign_id", "bucket"])
-    sums = pd.DataFrame(rows, columns=["campaign_id", "bucket", "spend", "revenue"])
+    sums = to_frame(rows, ["campaign_id", "bucket", "spend", "revenue"])
     sums["bucket"] = pd.to_numeric(sums["bucket"]).astype("int64")
     sums = sums.set_index(["campaign_id", "bucket"]).reindex(grid, fill_value=0.0).astype("float64").reset_index()
     cumulative = sums.groupby("campaign_id", sort=False)[["spend", "revenue"]].cumsum()

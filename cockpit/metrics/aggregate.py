@@ -69,18 +69,18 @@ def _traffic(start: int, end: int):
     ).group_by(events.c.minute_utc, events.c.channel, events.c.is_returning)
 
 
-def _paid_units(start: int, end: int):
+def _order_units():
+    """Units of the outer query's order, a lookup on order_lines' primary key. (A join with a
+    grouped subquery made SQLite scan all of order_lines, so refreshes grew with history.)"""
     return (
-        select(Order.order_id, func.sum(OrderLine.qty).label("units"))
-        .join(OrderLine, OrderLine.order_id == Order.order_id)
-        .where(_in_minutes(Order.ts_utc, start, end), Order.paid_ts_utc.is_not(None))
-        .group_by(Order.order_id)
-        .subquery()
+        select(func.coalesce(func.sum(OrderLine.qty), 0))
+        .where(OrderLine.order_id == Order.order_id)
+        .correlate(Order)
+        .scalar_subquery()
     )
 
 
 def _sales(start: int, end: int):
-    units = _paid_units(start, end)
     paid = Order.paid_ts_utc.is_not(None)
     return (
         select(
@@ -88,9 +88,8 @@ def _sales(start: int, end: int):
             func.count(), func.sum(case((paid, 1), else_=0)),
             func.sum(case((Order.cancelled_ts_utc.is_not(None), 1), else_=0)),
             func.sum(case((paid, Order.amount), else_=0.0)),
-            func.coalesce(func.sum(units.c.units), 0),
+            func.coalesce(func.sum(case((paid, _order_units()), else_=0)), 0),
         )
-        .outerjoin(units, units.c.order_id == Order.order_id)
         .where(_in_minutes(Order.ts_utc, start, end))
         .group_by(Order.ts_utc // SECONDS_PER_MINUTE, Order.channel, Order.is_returning)
     )

@@ -26,6 +26,7 @@ from cockpit.db.schema import (
     UvMinute,
 )
 from cockpit.timebuckets import day_start_minute, local_day_of
+from cockpit.db.frames import to_frame
 
 VELOCITY_DAYS = 7  # sales velocity behind days of cover
 
@@ -166,7 +167,7 @@ def traffic_series(conn: Connection, start: int, end: int) -> pd.DataFrame:
         .group_by(AggTrafficMinute.minute_utc, AggTrafficMinute.channel)
         .order_by(AggTrafficMinute.minute_utc)
     ).all()
-    return pd.DataFrame(rows, columns=["minute_utc", "channel", "sessions", "page_views", "cart_adds", "uv"])
+    return to_frame(rows, ["minute_utc", "channel", "sessions", "page_views", "cart_adds", "uv"])
 
 
 def sales_series(conn: Connection, start: int, end: int) -> pd.DataFrame:
@@ -180,7 +181,7 @@ def sales_series(conn: Connection, start: int, end: int) -> pd.DataFrame:
         .group_by(AggSalesMinute.minute_utc)
         .order_by(AggSalesMinute.minute_utc)
     ).all()
-    frame = pd.DataFrame(rows, columns=["minute_utc", "orders", "paid_orders", "gmv", "units"]).set_index("minute_utc")
+    frame = to_frame(rows, ["minute_utc", "orders", "paid_orders", "gmv", "units"]).set_index("minute_utc")
     return frame.reindex(pd.RangeIndex(start, end, name="minute_utc"), fill_value=0).reset_index()
 
 
@@ -204,8 +205,8 @@ def campaign_performance(conn: Connection, start: int, end: int) -> pd.DataFrame
             func.coalesce(totals.c.orders, 0), func.coalesce(totals.c.revenue, 0.0),
         ).outerjoin(totals, totals.c.campaign_id == Campaign.campaign_id)
     ).all()
-    frame = pd.DataFrame(
-        rows, columns=["campaign_id", "channel", "name", "status", "roi_floor", "spend", "clicks", "orders", "revenue"]
+    frame = to_frame(
+        rows, ["campaign_id", "channel", "name", "status", "roi_floor", "spend", "clicks", "orders", "revenue"]
     )
     spend = frame["spend"].where(frame["spend"] > 0)
     frame["roi"] = (frame["revenue"] - frame["spend"]) / spend
@@ -230,8 +231,8 @@ def stock_water_levels(conn: Connection, as_of_minute: int) -> pd.DataFrame:
             StockLevel.reorder_point, StockLevel.lead_time_days, func.coalesce(sold.c.units, 0),
         ).outerjoin(sold, and_(sold.c.sku == StockLevel.sku, sold.c.warehouse_id == StockLevel.warehouse_id))
     ).all()
-    frame = pd.DataFrame(
-        rows, columns=["sku", "warehouse_id", "on_hand", "safety_stock", "reorder_point", "lead_time_days", "units_7d"]
+    frame = to_frame(
+        rows, ["sku", "warehouse_id", "on_hand", "safety_stock", "reorder_point", "lead_time_days", "units_7d"]
     )
     frame["daily_velocity"] = frame.pop("units_7d") / VELOCITY_DAYS
     with np.errstate(divide="ignore", invalid="ignore"):

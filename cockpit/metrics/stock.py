@@ -12,6 +12,7 @@ from sqlalchemy import Connection, and_, case, func, select
 from cockpit.db.schema import AggSkuMinute, Product, ReplenishmentOrder, StockLevel, StockMovement
 from cockpit.metrics.read import stock_water_levels
 from cockpit.metrics.traffic import bucket_sums, ratio, typed
+from cockpit.db.frames import to_frame
 
 DAY = 1440
 VELOCITY_DAYS = 3
@@ -41,8 +42,9 @@ def stock_overview(conn: Connection, as_of_minute: int, *, slow_days: int = 14) 
     category (products), on_order (units on open replenishment orders), velocity_3d (units/day
     over the last 3 days), units_sold_30d, sell_through_30d = sold / (sold + on-hand),
     turnover_days = on-hand / (units_sold_30d / 30) (inf when nothing sold), last_sale_minute
-    (newest minute with a sale up to as_of_minute, <NA> if never), days_since_last_sale (inf if
-    never), is_slow_mover (no sale in the last slow_days days while on_hand > 0),
+    (newest minute with a sale in the last max(30, slow_days) days up to as_of_minute, <NA> if
+    none: the scan stays bounded however long the history), days_since_last_sale (inf if
+    none), is_slow_mover (no sale in the last slow_days days while on_hand > 0),
     is_stocked_out (on_hand <= 0) and level_position: "out" (on_hand <= 0), "below_safety"
     (< safety_stock), "below_reorder" (< reorder_point) or "ok". Negative on-hand counts as 0
     in the ratios."""
@@ -58,7 +60,7 @@ def stock_overview(conn: Connection, as_of_minute: int, *, slow_days: int = 14) 
             AggSkuMinute.sku, AggSkuMinute.warehouse_id, units_over(VELOCITY_DAYS).label("units_3d"),
             units_over(SELL_THROUGH_DAYS).label("units_30d"), func.max(case((units > 0, minute))).label("last_sale"),
         )
-        .where(minute <= as_of_minute)
+        .where(minute <= as_of_minute, minute > as_of_minute - max(SELL_THROUGH_DAYS, slow_days) * DAY)
         .group_by(AggSkuMinute.sku, AggSkuMinute.warehouse_id)
         .subquery()
     )
@@ -79,8 +81,8 @@ def stock_overview(conn: Connection, as_of_minute: int, *, slow_days: int = 14) 
         .outerjoin(on_order, pair(on_order))
         .outerjoin(sales, pair(sales))
     ).all()
-    extra = pd.DataFrame(
-        rows, columns=["sku", "warehouse_id", "name", "category", "on_order", "units_3d", "units_sold_30d", "last_sale_minute"]
+    extra = to_frame(
+        rows, ["sku", "warehouse_id", "name", "category", "on_order", "units_3d", "units_sold_30d", "last_sale_minute"]
     )
     extra = typed(extra, {
         "sku": "str", "warehouse_id": "str", "name": "str", "category": "str", "on_order": "int64",
@@ -129,7 +131,7 @@ def pending_replenishments(conn: Connection, as_of_minute: int) -> pd.DataFrame:
         .where(ReplenishmentOrder.status == "open")
         .order_by(ReplenishmentOrder.expected_ts_utc, ReplenishmentOrder.replenishment_id)
     ).all()
-    frame = pd.DataFrame(rows, columns=[name for name in PENDING_COLUMNS if name != "is_overdue"])
+    frame = to_frame(rows, [name for name in PENDING_COLUMNS if name != "is_overdue"])
     frame = typed(frame, {name: PENDING_COLUMNS[name] for name in frame.columns})
     frame["is_overdue"] = frame["expected_ts_utc"] < as_of_minute * 60
     return typed(frame, PENDING_COLUMNS)

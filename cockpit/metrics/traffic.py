@@ -14,6 +14,7 @@ from sqlalchemy import BigInteger, Connection, Integer, func, literal, select
 
 from cockpit.db.schema import AggSalesMinute, AggTrafficMinute, CartAdd, Channel, UvHour
 from cockpit.metrics.read import unique_visitors
+from cockpit.db.frames import to_frame
 
 SECONDS_PER_MINUTE = 60
 
@@ -77,9 +78,9 @@ def funnel(conn: Connection, start: int, end: int, by: str) -> pd.DataFrame:
     ).all()
 
     frame = (
-        pd.DataFrame(traffic, columns=["group", "sessions"]).set_index("group")
-        .join(pd.DataFrame(carts, columns=["group", "cart_sessions"]).set_index("group"), how="outer")
-        .join(pd.DataFrame(sales, columns=["group", "orders", "paid_orders", "gmv"]).set_index("group"), how="outer")
+        to_frame(traffic, ["group", "sessions"]).set_index("group")
+        .join(to_frame(carts, ["group", "cart_sessions"]).set_index("group"), how="outer")
+        .join(to_frame(sales, ["group", "orders", "paid_orders", "gmv"]).set_index("group"), how="outer")
     )
     if by == "segment":
         frame.index = [("returning" if bool(flag) else "new") for flag in frame.index]
@@ -119,7 +120,7 @@ def conversion_by_hour(conn: Connection, start: int, end: int, tz: ZoneInfo) -> 
         rows = conn.execute(
             select(inner.c.hour_utc, *(func.sum(inner.c[n]) for n in names)).group_by(inner.c.hour_utc)
         ).all()
-        return pd.DataFrame(rows, columns=["hour_utc", *names]).set_index("hour_utc").reindex(hours, fill_value=0)
+        return to_frame(rows, ["hour_utc", *names]).set_index("hour_utc").reindex(hours, fill_value=0)
 
     traffic = hourly(AggTrafficMinute, ["sessions"])
     sales = hourly(AggSalesMinute, ["orders", "paid_orders", "gmv"])
@@ -154,12 +155,12 @@ def _channel_sums(conn: Connection, start: int, end: int, model, names: list[str
         .where(model.minute_utc >= start, model.minute_utc < end)
         .group_by(model.channel)
     ).all()
-    return pd.DataFrame(rows, columns=["channel", *names]).set_index("channel")
+    return to_frame(rows, ["channel", *names]).set_index("channel")
 
 
 def _channels(conn: Connection) -> pd.DataFrame:
     rows = conn.execute(select(Channel.channel, Channel.name, Channel.kind).order_by(Channel.channel)).all()
-    return pd.DataFrame(rows, columns=["channel", "name", "kind"]).set_index("channel")
+    return to_frame(rows, ["channel", "name", "kind"]).set_index("channel")
 
 
 def channel_mix(conn: Connection, start: int, end: int) -> pd.DataFrame:
@@ -272,7 +273,7 @@ def bucket_sums(
         .subquery()
     )
     rows = conn.execute(select(inner.c.bucket, *(func.sum(inner.c[n]) for n in names)).group_by(inner.c.bucket)).all()
-    frame = pd.DataFrame(rows, columns=["bucket", *names])
+    frame = to_frame(rows, ["bucket", *names])
     frame["minute_utc"] = pd.to_numeric(frame["bucket"]).astype("int64") * bucket_minutes + start
     frame = frame.drop(columns="bucket").set_index("minute_utc")
     frame = frame.reindex(pd.RangeIndex(start, end, bucket_minutes, name="minute_utc"), fill_value=0)

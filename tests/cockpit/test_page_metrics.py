@@ -409,7 +409,8 @@ OVERVIEW_EXPECTED = {  # (sku, warehouse): name, on_order, velocity_3d, units_so
     ("A", "W1"): ("Alpha", 0, 3.0, 20, 20 / 70, 75.0, M, 0.0, False, False, "ok"),
     ("A", "W2"): ("Alpha", 50, 0.0, 1, 1 / 16, 450.0, M - 20 * 1440, 20.0, True, False, "below_reorder"),
     ("B", "W1"): ("Beta", 25, 0.0, 2, 2 / 7, 75.0, M - 14 * 1440 + 1, 14 - 1 / 1440, False, False, "below_safety"),
-    ("C", "W1"): ("Gamma", 0, 0.0, 0, NAN, math.inf, M - 40 * 1440, 40.0, False, True, "out"),
+    # a sale 40 days ago lies beyond the scan of max(30, slow_days) days: none as far as it knows
+    ("C", "W1"): ("Gamma", 0, 0.0, 0, NAN, math.inf, None, math.inf, False, True, "out"),
     ("C", "W2"): ("Gamma", 0, 0.0, 0, 0.0, math.inf, None, math.inf, True, False, "ok"),
 }
 
@@ -427,7 +428,9 @@ def test_stock_overview_adds_sales_context_and_a_level_position_to_each_water_le
         assert frame[column].tolist() == expected[column].tolist(), column
     for column in ["velocity_3d", "sell_through_30d", "turnover_days", "days_since_last_sale"]:
         assert nan_equal(frame[column], expected[column]), column
-    assert frame["last_sale_minute"].tolist() == [M, M - 20 * 1440, M - 14 * 1440 + 1, M - 40 * 1440, pd.NA]
+    assert frame["last_sale_minute"].tolist() == [M, M - 20 * 1440, M - 14 * 1440 + 1, pd.NA, pd.NA]
+    longer = stock.stock_overview(shop, M, slow_days=45)  # a longer slow-mover horizon scans further back
+    assert longer["last_sale_minute"].tolist()[3] == M - 40 * 1440 and longer["days_since_last_sale"].tolist()[3] == 40.0
     assert frame["category"].tolist() == ["shoes", "shoes", "bags", "bags", "bags"]
     # read.stock_water_levels' own columns come through: 7-day velocity 14 / 7 for A in W1.
     first = frame.iloc[0]

@@ -1,0 +1,1 @@
+"""Benchmarks of the cockpit: `python -m bench.run` (see README, Performance)."""

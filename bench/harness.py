@@ -1,0 +1,134 @@
+"""What every benchmark shares: its context, its measurements, medians, and the results files."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+PG_URL = os.environ.get("COCKPIT_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@dataclass
+class BenchContext:
+    """smoke: a seconds-long run with tiny sizes (the test suite runs it); repeats: runs per
+    figure (the median is reported); workdir: scratch space for databases; pg_url: a
+    PostgreSQL database to measure on, or None to skip PostgreSQL cases."""
+
+    smoke: bool = False
+    repeats: int = 5
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="cockpit-bench-")))
+    pg_url: str | None = PG_URL
+
+    def size(self, full: int, smoke: int) -> int:
+        return smoke if self.smoke else full
+
+    def sqlite_url(self, name: str) -> str:
+        return f"sqlite:///{self.workdir / f'{name}.db'}"
+
+
+@dataclass
+class Measurement:
+    """One figure. value is the median of samples, in unit. target: the goal in words
+    ("<= 0.25 s"), met: whether value meets it (None when there is no target). baseline and
+    ratio: a reference measured in the same run and value's ratio to it (or the ratio the
+    target is about, e.g. 50M/1M), since ratios travel between machines and times do not."""
+
+    benchmark: str
+    case: str
+    value: float
+    unit: str
+    target: str | None = None
+    met: bool | None = None
+    baseline: float | None = None
+    ratio: float | None = None
+    samples: list[float] = field(default_factory=list)
+    note: str = ""
+
+
+def timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def median_of(fn: Callable[[], float], repeats: int) -> tuple[float, list[float]]:
+    """Call fn (which returns one sample) `repeats` times: (median, samples)."""
+    samples = [float(fn()) for _ in range(max(1, repeats))]
+    return statistics.median(samples), samples
+
+
+def at_most(value: float, limit: float) -> bool:
+    return value <= limit
+
+
+def at_least(value: float, limit: float) -> bool:
+    return value >= limit
+
+
+def machine() -> dict:
+    return {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
+            "system": platform.platform()}
+
+
+def _fmt(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "–"
+    if unit in ("events/s", "rows/s"):
+        return f"{value:,.0f} {unit}"
+    if abs(value) >= 100:
+        text = f"{value:,.0f}"
+    elif abs(value) >= 1:
+        text = f"{value:.2f}"
+    else:
+        text = f"{value:.3f}"
+    return f"{text} {unit}".strip()
+
+
+def write_results(measurements: list[Measurement], out_dir: Path, *, smoke: bool, seconds: float) -> dict:
+    """Write latest.json and latest.md in out_dir (the previous latest becomes previous.json)
+    and return the results, each measurement with its previous value and change."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    latest, previous_path = out_dir / "latest.json", out_dir / "previous.json"
+    previous = {}
+    if latest.exists():
+        latest.replace(previous_path)
+    if previous_path.exists():
+        previous = {(m["benchmark"], m["case"]): m for m in json.loads(previous_path.read_text())["measurements"]}
+    rows = []
+    for m in measurements:
+        row = asdict(m)
+        before = previous.get((m.benchmark, m.case))
+        row["previous"] = before["value"] if before else None
+        row["change"] = (m.value / before["value"] - 1) if before and before["value"] else None
+        rows.append(row)
+    results = {"when": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "smoke": smoke, "seconds": round(seconds, 1),
+               "machine": machine(), "measurements": rows}
+    latest.write_text(json.dumps(results, indent=2))
+    (out_dir / "latest.md").write_text(markdown_table(results))
+    return results
+
+
+def markdown_table(results: dict) -> str:
+    lines = [
+        f"Run {results['when']} on {results['machine']['cpus']} CPUs, Python {results['machine']['python']}"
+        f"{' (smoke sizes)' if results['smoke'] else ''}, {results['seconds']} s.",
+        "",
+        "| benchmark | case | measured | target | met | baseline | ratio | previous | change |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in results["measurements"]:
+        met = "–" if r["met"] is None else ("yes" if r["met"] else "**no**")
+        change = "–" if r["change"] is None else f"{r['change']:+.0%}"
+        ratio = "–" if r["ratio"] is None else f"{r['ratio']:.2f}"
+        lines.append(
+            f"| {r['benchmark']} | {r['case']} | {_fmt(r['value'], r['unit'])} | {r['target'] or '–'} | {met} | "
+            f"{_fmt(r['baseline'], r['unit'])} | {ratio} | {_fmt(r['previous'], r['unit'])} | {change} |"
+        )
+    notes = [f"- {r['benchmark']} / {r['case']}: {r['note']}" for r in results["measurements"] if r["note"]]
+    return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
