@@ -49,6 +49,7 @@ class Measurement:
     ratio: float | None = None
     samples: list[float] = field(default_factory=list)
     note: str = ""
+    baseline_unit: str | None = None  # when the baseline is not in the value's unit (a ratio's reference time)
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -128,7 +129,7 @@ def markdown_table(results: dict) -> str:
         ratio = "–" if r["ratio"] is None else f"{r['ratio']:.2f}"
         lines.append(
             f"| {r['benchmark']} | {r['case']} | {_fmt(r['value'], r['unit'])} | {r['target'] or '–'} | {met} | "
-            f"{_fmt(r['baseline'], r['unit'])} | {ratio} | {_fmt(r['previous'], r['unit'])} | {change} |"
+            f"{_fmt(r['baseline'], r.get('baseline_unit') or r['unit'])} | {ratio} | {_fmt(r['previous'], r['unit'])} | {change} |"
         )
     notes = [f"- {r['benchmark']} / {r['case']}: {r['note']}" for r in results["measurements"] if r["note"]]
     return "\n".join(lines + ([""] + notes if notes else [])) + "\n"

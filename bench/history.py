@@ -71,7 +71,7 @@ def run(ctx: BenchContext) -> list[Measurement]:
     total_seconds = sum(r.seconds for r in loads)
     found.append(Measurement(
         benchmark="history", case=f"sqlite: refresh time {_label(last)}/{_label(first)} history", value=ratio, unit="x",
-        target=f"<= {RATIO_LIMIT}", met=at_most(ratio, RATIO_LIMIT), baseline=times[first], ratio=ratio, samples=[ratio],
+        target=f"<= {RATIO_LIMIT}", met=at_most(ratio, RATIO_LIMIT), baseline=times[first], baseline_unit="s", ratio=ratio, samples=[ratio],
         note=f"baseline is the {_label(first)} refresh time in s; history loader: {total_events:,} events in "
              f"{total_seconds:.0f} s = {total_events / total_seconds:,.0f} events/s (inserts "
              f"{total_events / sum(r.insert_seconds for r in loads):,.0f} events/s, then rebuild_range)",
