@@ -79,6 +79,12 @@ def _per_minute_cell(conn: Connection, model, start: int, end: int, *columns) ->
     ).all()
 
 
+def _whole_shop(series: pd.DataFrame) -> pd.DataFrame:
+    """Per-channel minutes summed into one row per minute with channel "all", as the overview reads them."""
+    summed = series.groupby("minute_utc", as_index=False)[["sessions", "page_views", "cart_adds", "uv"]].sum()
+    return summed.assign(channel="all")[["minute_utc", "channel", "sessions", "page_views", "cart_adds", "uv"]]
+
+
 def naive_traffic_series(conn: Connection, start: int, end: int) -> pd.DataFrame:
     """read.traffic_series from raw rows: per minute and channel, the distinct visitors counted
     per minute, channel and segment (new/returning) and summed, as the aggregate keeps them."""
@@ -183,9 +189,9 @@ def naive_overview(conn: Connection, data_minute: int, tz: ZoneInfo) -> dict:
     week = 7 * 1440
     result = {label: naive_kpis(conn, start, stop) for label, (start, stop) in windows.items()}
     result["last_hour"] = naive_kpis(conn, end - 60, end)
-    result["traffic"] = naive_traffic_series(conn, end - 6 * 60, end)
+    result["traffic"] = _whole_shop(naive_traffic_series(conn, end - 6 * 60, end))
     result["sales"] = naive_sales_series(conn, end - 6 * 60, end)
-    result["traffic_last_week"] = naive_traffic_series(conn, end - 6 * 60 - week, end - week)
+    result["traffic_last_week"] = _whole_shop(naive_traffic_series(conn, end - 6 * 60 - week, end - week))
     result["sales_last_week"] = naive_sales_series(conn, end - 6 * 60 - week, end - week)
     result["campaigns"] = naive_campaign_performance(conn, windows["today"][0], end)
     result["stock"] = naive_stock_levels(conn, data_minute)

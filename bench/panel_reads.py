@@ -165,9 +165,10 @@ def overview_numbers(conn: Connection, data_minute: int, tz: ZoneInfo, call: Cal
     week = 7 * 1440
     result = {label: call("read.kpis", read.kpis, conn, start, stop, tz) for label, (start, stop) in windows.items()}
     result["last_hour"] = call("read.kpis", read.kpis, conn, end - 60, end, tz)
-    result["traffic"] = call("read.traffic_series", read.traffic_series, conn, end - 6 * 60, end)
+    result["traffic"] = call("read.traffic_series", read.traffic_series, conn, end - 6 * 60, end, by_channel=False)
     result["sales"] = call("read.sales_series", read.sales_series, conn, end - 6 * 60, end)
-    result["traffic_last_week"] = call("read.traffic_series", read.traffic_series, conn, end - 6 * 60 - week, end - week)
+    result["traffic_last_week"] = call("read.traffic_series", read.traffic_series, conn, end - 6 * 60 - week, end - week,
+                                       by_channel=False)
     result["sales_last_week"] = call("read.sales_series", read.sales_series, conn, end - 6 * 60 - week, end - week)
     result["campaigns"] = call("read.campaign_performance", read.campaign_performance, conn, windows["today"][0], end)
     result["stock"] = call("read.stock_water_levels", read.stock_water_levels, conn, data_minute)
@@ -199,12 +200,8 @@ def _traffic_page(conn: Connection, shop: Shop, call: Call, window: str) -> dict
                  for label, back in (("today", 0), ("yesterday", 1), ("last_week", 7))}
     result = {}
     for label, (start, end) in spans.items():
-        result[label] = {
-            "kpis": call("read.kpis", read.kpis, conn, start, end, tz),
-            "total": call("traffic.funnel(total)", traffic.funnel, conn, start, end, "total"),
-            "channel": call("traffic.funnel(channel)", traffic.funnel, conn, start, end, "channel"),
-            "segment": call("traffic.funnel(segment)", traffic.funnel, conn, start, end, "segment"),
-        }
+        result[label] = {"kpis": call("read.kpis", read.kpis, conn, start, end, tz),
+                         **call("traffic.funnels", traffic.funnels, conn, start, end)}
     result["by_hour"] = {label: call("traffic.conversion_by_hour", traffic.conversion_by_hour, conn, start, end, tz)
                          for label, (start, end) in day_windows(data_minute, tz).items()}
     start, end = spans["today"]

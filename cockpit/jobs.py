@@ -125,11 +125,13 @@ def _metric_reader(conn: Connection, data_minute: int | None, tz):
     """The alert evaluator's reader. Rules are evaluated at the wall-clock minute; a window
     lying wholly after the newest ingested minute has no data (a stalled feed is "no data",
     not "zero visitors"), and one that overlaps it is read up to the newest minute."""
+    memo: dict = {}  # figures several rules share are read once per refresh
+
     def read_metric(metric: str, entity_kind: str, window_minutes: int, as_of_minute: int) -> pd.DataFrame:
         if data_minute is None or as_of_minute - window_minutes >= data_minute:
             return pd.DataFrame({"entity_id": pd.Series(dtype="str"), "value": pd.Series(dtype="float64"),
                                  "volume": pd.Series(dtype="float64")})
-        return metric_values(conn, metric, entity_kind, window_minutes, min(as_of_minute, data_minute), tz)
+        return metric_values(conn, metric, entity_kind, window_minutes, min(as_of_minute, data_minute), tz, memo=memo)
 
     return read_metric
 

@@ -87,6 +87,7 @@ def panel_states(conn: Connection, as_of_minute: int, tz: ZoneInfo) -> dict[str,
     """Every panel's state as of `as_of_minute` under the active profile's enabled rules."""
     rules = [rule for rule in alerts.load_rules(conn, alerts.active_profile(conn)) if not alerts.validate_rule(rule)]
     cache: dict[tuple, pd.DataFrame] = {}
+    memo: dict = {}
     states = {}
     for panel, metrics in PANEL_METRICS.items():
         panel_rules = tuple(rule for rule in rules if rule.metric in metrics)
@@ -97,7 +98,8 @@ def panel_states(conn: Connection, as_of_minute: int, tz: ZoneInfo) -> dict[str,
         for rule in panel_rules:
             key = (rule.metric, rule.entity_kind, rule.window_minutes)
             if key not in cache:
-                cache[key] = metric_values(conn, rule.metric, rule.entity_kind, rule.window_minutes, as_of_minute, tz)
+                cache[key] = metric_values(conn, rule.metric, rule.entity_kind, rule.window_minutes, as_of_minute, tz,
+                                           memo=memo)
             frames.append(reading_levels(rule, cache[key]))
         readings = pd.concat(frames, ignore_index=True)
         # Worst level first; within a level the rules' order, and within a rule the entity

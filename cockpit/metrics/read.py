@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, case, func, select, union_all
+from sqlalchemy import Connection, and_, case, func, literal, select, union_all
 
 from cockpit.db.schema import (
     AggCampaignMinute,
@@ -155,16 +155,19 @@ def kpis(conn: Connection, start: int, end: int, tz: ZoneInfo) -> Kpis:
     )
 
 
-def traffic_series(conn: Connection, start: int, end: int) -> pd.DataFrame:
-    """Per minute and channel: minute_utc, channel, sessions, page_views, cart_adds, uv."""
+def traffic_series(conn: Connection, start: int, end: int, *, by_channel: bool = True) -> pd.DataFrame:
+    """Per minute and channel: minute_utc, channel, sessions, page_views, cart_adds, uv (the
+    minute's distinct visitors per cell, summed). by_channel=False: one row per minute with
+    channel "all" (a tenth of the rows for a chart of the whole shop)."""
+    channel = AggTrafficMinute.channel if by_channel else literal("all")
     rows = conn.execute(
         select(
-            AggTrafficMinute.minute_utc, AggTrafficMinute.channel,
+            AggTrafficMinute.minute_utc, channel,
             func.sum(AggTrafficMinute.sessions), func.sum(AggTrafficMinute.page_views),
             func.sum(AggTrafficMinute.cart_adds), func.sum(AggTrafficMinute.uv),
         )
         .where(AggTrafficMinute.minute_utc >= start, AggTrafficMinute.minute_utc < end)
-        .group_by(AggTrafficMinute.minute_utc, AggTrafficMinute.channel)
+        .group_by(AggTrafficMinute.minute_utc, *([AggTrafficMinute.channel] if by_channel else []))
         .order_by(AggTrafficMinute.minute_utc)
     ).all()
     return to_frame(rows, ["minute_utc", "channel", "sessions", "page_views", "cart_adds", "uv"])
@@ -272,12 +275,14 @@ RETURN_BASE_DAYS = 7
 
 
 def metric_values(
-    conn: Connection, metric: str, entity_kind: str, window_minutes: int, as_of_minute: int, tz: ZoneInfo
+    conn: Connection, metric: str, entity_kind: str, window_minutes: int, as_of_minute: int, tz: ZoneInfo,
+    memo: dict | None = None,
 ) -> pd.DataFrame:
     """One metric per entity over the window ending at as_of_minute (inclusive).
 
     Returns columns entity_id (str), value (float, NaN = no data), volume (float: how much
-    data the value rests on, compared with a rule's min_volume). Per entity kind:
+    data the value rests on, compared with a rule's min_volume). memo: a dict shared by the calls
+    of one evaluation, so the figures several metrics derive from are read once. Per entity kind:
 
     - shop: the KPI over the window; volume the visitors (paid orders for aov).
     - shop, orders_vs_last_week / gmv_vs_last_week: orders placed (GMV) in the window / the
@@ -302,7 +307,7 @@ def metric_values(
         measure = metric.removesuffix("_vs_last_week")
         return _vs_last_week(lambda lo, hi: _shop_sales(conn, lo, hi, measure), start, end)
     if entity_kind == "shop":
-        k = kpis(conn, start, end, tz)
+        k = _remembered(memo, ("kpis", start, end), lambda: kpis(conn, start, end, tz))
         value = {
             "uv": k.uv, "orders": k.orders, "gmv": k.gmv, "conversion_rate": k.conversion_rate,
             "paying_conversion_rate": k.paying_conversion_rate, "aov": k.aov,
@@ -314,7 +319,7 @@ def metric_values(
     if entity_kind == "campaign" and metric == "spend_vs_last_week":
         return _vs_last_week(lambda lo, hi: _spend_by_campaign(conn, lo, hi), start, end)
     if entity_kind in ("channel", "campaign"):
-        perf = campaign_performance(conn, start, end)
+        perf = _remembered(memo, ("campaigns", start, end), lambda: campaign_performance(conn, start, end))
         if entity_kind == "channel":
             perf = perf.groupby("channel", as_index=False)[["spend", "revenue"]].sum()
             perf["roi"] = (perf["revenue"] - perf["spend"]) / perf["spend"].where(perf["spend"] > 0)
@@ -322,10 +327,20 @@ def metric_values(
         values = {"roi": perf["roi"], "roi_vs_floor": perf["roi"] - perf["roi_floor"], "spend": perf["spend"]}[metric]
         return _entity_frame(perf["campaign_id"], values, perf["spend"])
     if entity_kind == "sku_warehouse":
-        levels = stock_water_levels(conn, as_of_minute)
+        levels = _remembered(memo, ("stock", as_of_minute), lambda: stock_water_levels(conn, as_of_minute))
         values = levels["cover_ratio" if metric == "stock_cover_ratio" else "days_of_cover"]
         return _entity_frame(levels["sku"] + "|" + levels["warehouse_id"], values, levels["daily_velocity"])
     return _return_rates(conn, start, end)
+
+
+def _remembered(memo: dict | None, key: tuple, compute: Callable[[], object]):
+    """compute() once per key within one memo: several rules share a window's KPIs, campaign
+    figures or stock levels (conversion and paying conversion, days of cover and cover ratio)."""
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
 
 
 def _vs_last_week(read: Callable[[int, int], pd.Series], start: int, end: int) -> pd.DataFrame:

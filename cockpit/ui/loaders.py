@@ -100,10 +100,10 @@ def overview(db_url: str, data_minute: int, timezone: str) -> dict:
     with get_engine(db_url).connect() as conn:
         result = {label: read.kpis(conn, start, stop, tz) for label, (start, stop) in windows.items()}
         result["last_hour"] = read.kpis(conn, end - 60, end, tz)
-        result["traffic"] = read.traffic_series(conn, end - 6 * 60, end)
+        result["traffic"] = read.traffic_series(conn, end - 6 * 60, end, by_channel=False)
         result["sales"] = read.sales_series(conn, end - 6 * 60, end)
         week = 7 * 1440
-        result["traffic_last_week"] = read.traffic_series(conn, end - 6 * 60 - week, end - week)
+        result["traffic_last_week"] = read.traffic_series(conn, end - 6 * 60 - week, end - week, by_channel=False)
         result["sales_last_week"] = read.sales_series(conn, end - 6 * 60 - week, end - week)
         result["campaigns"] = read.campaign_performance(conn, windows["today"][0], end)
         result["stock"] = read.stock_water_levels(conn, data_minute)
@@ -131,12 +131,7 @@ def traffic_page(db_url: str, data_minute: int, timezone: str, window: str) -> d
     result = {}
     with get_engine(db_url).connect() as conn:
         for label, (start, end) in spans.items():
-            result[label] = {
-                "kpis": read.kpis(conn, start, end, tz),
-                "total": traffic.funnel(conn, start, end, "total"),
-                "channel": traffic.funnel(conn, start, end, "channel"),
-                "segment": traffic.funnel(conn, start, end, "segment"),
-            }
+            result[label] = {"kpis": read.kpis(conn, start, end, tz), **traffic.funnels(conn, start, end)}
         result["by_hour"] = {label: traffic.conversion_by_hour(conn, start, end, tz)
                              for label, (start, end) in day_windows(data_minute, tz).items()}
         start, end = spans["today"]

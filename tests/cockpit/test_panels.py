@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from cockpit import panels
+from cockpit.metrics import read
 from cockpit.alerts import (
     DEFAULT_RULES,
     RULES,
@@ -293,9 +294,9 @@ def test_entity_levels_pick_each_entitys_worst_level_across_the_panels_rules(sto
 def test_a_metric_watched_by_two_rules_with_the_same_window_is_read_once(shop, monkeypatch):
     calls = []
 
-    def counting(conn, metric, entity_kind, window_minutes, as_of_minute, tz):
+    def counting(conn, metric, entity_kind, window_minutes, as_of_minute, tz, memo=None):
         calls.append((metric, entity_kind, window_minutes, as_of_minute))
-        return original(conn, metric, entity_kind, window_minutes, as_of_minute, tz)
+        return original(conn, metric, entity_kind, window_minutes, as_of_minute, tz, memo=memo)
 
     original = panels.metric_values
     monkeypatch.setattr(panels, "metric_values", counting)
@@ -364,3 +365,18 @@ def test_within_a_rule_and_level_the_entity_furthest_past_the_threshold_comes_fi
     save(shop, replace(RATIO, warn=6.0, recovery=7.0))
     warn = states(shop)["stock"].readings.query("level == 'warn'")
     assert warn["entity_id"].tolist() == ["C|W1", "A|W1"]
+
+
+def test_two_metrics_of_the_same_stock_levels_read_them_once(shop, monkeypatch):
+    calls = []
+    original = read.stock_water_levels
+
+    def counting(conn, as_of_minute):
+        calls.append(as_of_minute)
+        return original(conn, as_of_minute)
+
+    monkeypatch.setattr(read, "stock_water_levels", counting)
+    save(shop, DAYS, RATIO)
+    state = states(shop)["stock"]
+    assert calls == [A]  # days of cover and cover ratio share one read
+    assert set(state.readings["metric"]) == {"days_of_cover", "stock_cover_ratio"}
