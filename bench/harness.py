@@ -93,23 +93,32 @@ def _fmt(value: float | None, unit: str = "") -> str:
 
 def write_results(measurements: list[Measurement], out_dir: Path, *, smoke: bool, seconds: float) -> dict:
     """Write latest.json and latest.md in out_dir (the previous latest becomes previous.json)
-    and return the results, each measurement with its previous value and change."""
+    and return the results, each measurement with its previous value and change. Benchmarks
+    this run left out (--only) are carried over from the previous results, marked with the time
+    of the run that measured them, so latest always holds every benchmark."""
     out_dir.mkdir(parents=True, exist_ok=True)
     latest, previous_path = out_dir / "latest.json", out_dir / "previous.json"
-    previous = {}
+    before_results = None
     if latest.exists():
         latest.replace(previous_path)
     if previous_path.exists():
-        previous = {(m["benchmark"], m["case"]): m for m in json.loads(previous_path.read_text())["measurements"]}
+        before_results = json.loads(previous_path.read_text())
+    previous = {(m["benchmark"], m["case"]): m for m in (before_results or {}).get("measurements", [])}
+    when = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     rows = []
     for m in measurements:
         row = asdict(m)
         before = previous.get((m.benchmark, m.case))
         row["previous"] = before["value"] if before else None
         row["change"] = (m.value / before["value"] - 1) if before and before["value"] else None
+        row["measured_at"] = when
         rows.append(row)
-    results = {"when": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "smoke": smoke, "seconds": round(seconds, 1),
-               "machine": machine(), "measurements": rows}
+    ran = {m.benchmark for m in measurements}
+    if before_results and before_results.get("smoke") == smoke:
+        for row in before_results["measurements"]:
+            if row["benchmark"] not in ran:
+                rows.append({**row, "measured_at": row.get("measured_at") or before_results["when"], "carried": True})
+    results = {"when": when, "smoke": smoke, "seconds": round(seconds, 1), "machine": machine(), "measurements": rows}
     latest.write_text(json.dumps(results, indent=2))
     (out_dir / "latest.md").write_text(markdown_table(results))
     return results
@@ -131,5 +140,8 @@ def markdown_table(results: dict) -> str:
             f"| {r['benchmark']} | {r['case']} | {_fmt(r['value'], r['unit'])} | {r['target'] or '–'} | {met} | "
             f"{_fmt(r['baseline'], r.get('baseline_unit') or r['unit'])} | {ratio} | {_fmt(r['previous'], r['unit'])} | {change} |"
         )
+    carried = sorted({r["measured_at"] for r in results["measurements"] if r.get("carried")})
     notes = [f"- {r['benchmark']} / {r['case']}: {r['note']}" for r in results["measurements"] if r["note"]]
+    if carried:
+        notes.insert(0, f"- Benchmarks not run this time are carried over from the run(s) of {', '.join(carried)}.")
     return "\n".join(lines + ([""] + notes if notes else [])) + "\n"

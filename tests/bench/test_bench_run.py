@@ -33,3 +33,14 @@ def test_a_second_run_is_compared_with_the_first(tmp_path):
     assert rows["new"]["previous"] is None and rows["new"]["change"] is None
     assert (tmp_path / "previous.json").exists()
     assert "+50%" in markdown_table(results)
+
+
+def test_a_partial_run_carries_the_other_benchmarks_over(tmp_path):
+    write_results([Measurement("seeding", "one", 100.0, "events/s", samples=[100.0]),
+                   Measurement("history", "ratio", 2.0, "x", samples=[2.0])], tmp_path, smoke=False, seconds=1.0)
+    results = write_results([Measurement("seeding", "one", 120.0, "events/s", samples=[120.0])], tmp_path,
+                            smoke=False, seconds=1.0)
+    rows = {(m["benchmark"], m["case"]): m for m in results["measurements"]}
+    assert rows[("seeding", "one")]["value"] == 120.0 and rows[("seeding", "one")]["previous"] == 100.0
+    assert rows[("history", "ratio")]["value"] == 2.0
+    assert "carried over" in (tmp_path / "latest.md").read_text()
