@@ -5,7 +5,8 @@ import zlib
 from contextlib import contextmanager
 from typing import Iterator
 
-from sqlalchemy import Connection, Engine, Table, event, func, select
+from psycopg import sql
+from sqlalchemy import Connection, Engine, Table, column, event, func, select, table
 from sqlalchemy.dialects import postgresql, sqlite
 
 _INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
@@ -105,13 +106,24 @@ def write_transaction(engine: Engine, lock_name: str, *, wait: bool = False) -> 
         conn.close()
 
 
+# From this many rows on, PostgreSQL gets them by COPY into a staging table and one INSERT ...
+# SELECT (a peak minute's 14,000 page views: 220 ms row by row); below it, executemany.
+COPY_MIN_ROWS = 2000
+
+
 def executemany_rows(conn: Connection, statement, columns: list[str], rows: list[tuple]) -> None:
     """Run an INSERT (or upsert) for many rows at the driver's speed.
 
     The statement is compiled once for the connection's dialect and handed to the driver's
     executemany; SQLAlchemy's per-row parameter processing would otherwise cost more than the
-    database's own work (measured: 3 of 5 s when seeding three days)."""
+    database's own work (measured: 3 of 5 s when seeding three days). On PostgreSQL, large
+    batches are copied into a staging table and inserted with one INSERT ... SELECT carrying
+    the statement's own ON CONFLICT clause (the rows must not repeat a conflict key, which the
+    callers' batches never do)."""
     if not rows:
+        return
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_MIN_ROWS:
+        _copy_and_insert(conn, statement, columns, rows)
         return
     compiled = statement.compile(dialect=conn.dialect, column_keys=columns)
     if compiled.positional:
@@ -120,6 +132,24 @@ def executemany_rows(conn: Connection, statement, columns: list[str], rows: list
     else:
         params = [dict(zip(columns, row)) for row in rows]
     conn.exec_driver_sql(compiled.string, params)
+
+
+def _copy_and_insert(conn: Connection, statement, columns: list[str], rows: list[tuple]) -> None:
+    target = statement.table
+    stage_name = f"stage_{target.name}_{zlib.crc32(','.join(columns).encode()) & 0xFFFFFF:06x}"
+    names = sql.SQL(", ").join(sql.Identifier(name) for name in columns)
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cursor:
+        # A temporary table of the target's column types, empty, private to this session.
+        cursor.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} AS SELECT {} FROM {} WITH NO DATA").format(
+            sql.Identifier(stage_name), names, sql.Identifier(target.name)))
+        with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(stage_name), names)) as copy:
+            for row in rows:
+                copy.write_row(row)
+    stage = table(stage_name, *(column(name) for name in columns))
+    conn.execute(statement.from_select(columns, select(*stage.c)))
+    with raw.cursor() as cursor:
+        cursor.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(stage_name)))
 
 
 @contextmanager
