@@ -563,16 +563,23 @@ def _alert_row(conn: Connection, alert_id: int):
     return row
 
 
+def _claim_alert(conn: Connection, verb: str, alert_id: int, actor: str, key: str, now_ts: float):
+    """Check the caller and the alert, claim the key: (action_id, the first result if the key
+    was used before, the alert's column values)."""
+    _check_caller(actor, key, now_ts)
+    _alert_row(conn, alert_id)
+    action_id, first = _claim(conn, verb, str(alert_id), actor, key, now_ts, False)
+    row = dict(_alert_row(conn, alert_id)._mapping) if first is None else None
+    return action_id, first, row
+
+
 def acknowledge(conn: Connection, alert_id: int, actor: str, idempotency_key: str, now_ts: float) -> ActionResult:
     """Acknowledge an open alert; refused when it is resolved or already acknowledged.
 
     before/after are the alert's column values. ValueError for an unknown alert."""
-    _check_caller(actor, idempotency_key, now_ts)
-    _alert_row(conn, alert_id)
-    action_id, first = _claim(conn, "acknowledge_alert", str(alert_id), actor, idempotency_key, now_ts, False)
+    action_id, first, row = _claim_alert(conn, "acknowledge_alert", alert_id, actor, idempotency_key, now_ts)
     if first is not None:
         return first
-    row = dict(_alert_row(conn, alert_id)._mapping)
     if row["status"] != "open":
         return _refuse(conn, action_id, f"Not acknowledged: alert {alert_id} is already {row['status']}.", row)
     before, after = alerts.acknowledge_alert(conn, alert_id, actor)
@@ -588,12 +595,9 @@ def snooze(
     Refused when the alert is resolved or minutes is not positive. before/after are the
     alert's column values (snoozed_until_minute in epoch minutes); `tz` only sets how the
     message shows the wake-up time. ValueError for an unknown alert."""
-    _check_caller(actor, idempotency_key, now_ts)
-    _alert_row(conn, alert_id)
-    action_id, first = _claim(conn, "snooze_alert", str(alert_id), actor, idempotency_key, now_ts, False)
+    action_id, first, row = _claim_alert(conn, "snooze_alert", alert_id, actor, idempotency_key, now_ts)
     if first is not None:
         return first
-    row = dict(_alert_row(conn, alert_id)._mapping)
     if row["status"] not in alerts.ACTIVE_STATUSES:
         return _refuse(conn, action_id, f"Not snoozed: alert {alert_id} is {row['status']}.", row)
     if not isinstance(minutes, Integral) or isinstance(minutes, bool) or minutes <= 0:

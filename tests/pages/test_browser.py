@@ -27,6 +27,21 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-b
 TV = {"width": 1920, "height": 1080}
 
 
+def serve_app(port: int, env: dict) -> subprocess.Popen:
+    """The app server as `cockpit run` starts it, once it answers its health check."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cockpit.ui.serve", "--server.port", str(port), "--server.headless", "true",
+         "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.3)
+    return server
+
+
 @pytest.fixture(scope="module")
 def running_app(tmp_path_factory):
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'cockpit.db'}"
@@ -38,16 +53,7 @@ def running_app(tmp_path_factory):
     port = free_port()
     # No scheduler runs here: a long refresh interval keeps the seeded data from reading as stale.
     env = {**os.environ, "COCKPIT_DB_URL": url, "COCKPIT_REFRESH_SECONDS": "900"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "cockpit.ui.serve", "--server.port", str(port), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
+    server = serve_app(port, env)
     yield f"http://127.0.0.1:{port}", url
     server.terminate()
     server.wait(timeout=30)
@@ -179,17 +185,8 @@ def live_app(tmp_path_factory):
     children = [
         subprocess.Popen([sys.executable, "-m", "cockpit", "scheduler"], cwd=ROOT, env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-        subprocess.Popen([sys.executable, "-m", "cockpit.ui.serve", "--server.port", str(port), "--server.headless",
-                          "true", "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        serve_app(port, env),
     ]
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
     yield f"http://127.0.0.1:{port}"
     for child in children:
         child.terminate()
