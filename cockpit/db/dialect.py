@@ -45,6 +45,15 @@ def upsert(bind: Connection | Engine, table: Table, key: list[str], update_colum
     )
 
 
+def upsert_add(bind: Connection | Engine, table: Table, key: list[str], sum_columns: list[str]):
+    """INSERT ... ON CONFLICT (key) DO UPDATE SET each column to its old value plus the new one:
+    applying a delta to a rollup row."""
+    stmt = _INSERTS[backend(bind)](table)
+    return stmt.on_conflict_do_update(
+        index_elements=key, set_={name: table.c[name] + stmt.excluded[name] for name in sum_columns}
+    )
+
+
 def install_sqlite_transaction_control(engine: Engine) -> None:
     """Let SQLite connections open write transactions with BEGIN IMMEDIATE on request.
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -464,6 +465,33 @@ class AggSkuMinute(Base):
     units_sold: Mapped[int] = mapped_column(Integer)  # paid order lines
     revenue: Mapped[float] = mapped_column(Float)
     units_returned: Mapped[int] = mapped_column(Integer)  # by return time
+
+
+class AggSkuDay(Base):
+    """agg_sku_minute summed per UTC day (day_utc = minute_utc // 1440), kept equal to it by
+    aggregate.rebuild_range: week-long windows read whole days here and only their ragged
+    ends from the minute table, so their cost does not grow with a busy shop's history."""
+
+    __tablename__ = "agg_sku_day"
+    day_utc: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    warehouse_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    units_sold: Mapped[int] = mapped_column(Integer)
+    revenue: Mapped[float] = mapped_column(Float)
+    units_returned: Mapped[int] = mapped_column(Integer)
+
+
+class ViewSnapshot(Base):
+    """A page's figures for one data minute, published by the scheduler after its refresh
+    (cockpit.snapshots): app servers read one row instead of recomputing the page."""
+
+    __tablename__ = "view_snapshots"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    params: Mapped[str] = mapped_column(String(200), primary_key=True)  # canonical JSON of the view's arguments
+    data_minute_utc: Mapped[int] = mapped_column(BigInteger)
+    published_ts_utc: Mapped[float] = mapped_column(Float)
+    compute_ms: Mapped[float] = mapped_column(Float)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class AggCampaignMinute(Base):

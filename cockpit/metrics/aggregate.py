@@ -11,10 +11,12 @@ from typing import Iterable
 
 from sqlalchemy import BigInteger, Connection, and_, case, delete, func, insert, literal, literal_column, null, select, union_all
 
+from cockpit.db.dialect import upsert_add
 from cockpit.db.schema import (
     AdSpend,
     AggCampaignMinute,
     AggSalesMinute,
+    AggSkuDay,
     AggSkuMinute,
     AggTrafficMinute,
     Campaign,
@@ -30,6 +32,7 @@ from cockpit.db.schema import (
 # Inline (not a bound parameter) so that PostgreSQL sees the same expression in SELECT and
 # GROUP BY.
 SECONDS_PER_MINUTE = literal_column("60", BigInteger)
+MINUTES_PER_DAY = literal_column("1440", BigInteger)
 
 
 def minute_ranges(minutes: Iterable[int]) -> list[tuple[int, int]]:
@@ -158,7 +161,43 @@ def rebuild_minutes(conn: Connection, minutes: Iterable[int]) -> int:
 
 def rebuild_range(conn: Connection, start: int, end: int) -> None:
     """Rebuild every aggregate table for minutes in [start, end)."""
+    _roll_sku_days(conn, start, end, sign=-1)  # take the minutes' old figures out of their days
     for model, query, columns in AGGREGATES:
         table = model.__table__
         conn.execute(delete(table).where(table.c.minute_utc >= start, table.c.minute_utc < end))
         conn.execute(insert(table).from_select(columns, query(start, end)))
+    _roll_sku_days(conn, start, end, sign=1)  # and put the rebuilt ones in
+
+
+SKU_DAY_SUMS = ["units_sold", "revenue", "units_returned"]
+
+
+def _roll_sku_days(conn: Connection, start: int, end: int, *, sign: int) -> None:
+    """Add (sign=1) or subtract (sign=-1) agg_sku_minute's rows of [start, end) to agg_sku_day.
+
+    A delta, not a re-sum of the day: a live refresh touches a minute or two, and re-reading
+    a whole peak day of SKU minutes every refresh would cost more than the refresh itself."""
+    minute = AggSkuMinute.__table__.c
+    day = (minute.minute_utc // MINUTES_PER_DAY).label("day_utc")
+    rows = (
+        select(day, minute.sku, minute.warehouse_id,
+               *[(func.sum(minute[name]) * sign).label(name) for name in SKU_DAY_SUMS])
+        .where(minute.minute_utc >= start, minute.minute_utc < end)
+        .group_by(day, minute.sku, minute.warehouse_id)
+    )
+    table = AggSkuDay.__table__
+    conn.execute(upsert_add(conn, table, ["day_utc", "sku", "warehouse_id"], SKU_DAY_SUMS)
+                 .from_select(["day_utc", "sku", "warehouse_id", *SKU_DAY_SUMS], rows))
+
+
+def rebuild_sku_days(conn: Connection) -> None:
+    """Recompute agg_sku_day from agg_sku_minute from scratch (repairs; tests that write
+    minute rows directly). rebuild_range keeps it up to date incrementally."""
+    minute = AggSkuMinute.__table__.c
+    day = (minute.minute_utc // MINUTES_PER_DAY).label("day_utc")
+    conn.execute(delete(AggSkuDay.__table__))
+    conn.execute(insert(AggSkuDay.__table__).from_select(
+        ["day_utc", "sku", "warehouse_id", *SKU_DAY_SUMS],
+        select(day, minute.sku, minute.warehouse_id, *[func.sum(minute[name]) for name in SKU_DAY_SUMS])
+        .group_by(day, minute.sku, minute.warehouse_id),
+    ))

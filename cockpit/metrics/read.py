@@ -11,11 +11,12 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, case, func, literal, select, union_all
+from sqlalchemy import Connection, and_, func, literal, select, union_all
 
 from cockpit.db.schema import (
     AggCampaignMinute,
     AggSalesMinute,
+    AggSkuDay,
     AggSkuMinute,
     AggTrafficMinute,
     Campaign,
@@ -217,15 +218,33 @@ def campaign_performance(conn: Connection, start: int, end: int) -> pd.DataFrame
     return frame
 
 
+def sku_window_rows(start: int, end: int):
+    """A select of agg_sku_minute's figures over [start, end) per SKU and warehouse, not yet
+    summed: whole UTC days from agg_sku_day, the ragged ends from the minute table. Columns
+    sku, warehouse_id, units_sold, revenue, units_returned; sum them grouped as needed."""
+    def rows(model, bucket, lo, hi):
+        return select(model.sku, model.warehouse_id, model.units_sold, model.revenue, model.units_returned).where(
+            bucket >= lo, bucket < hi)
+
+    first_day, last_day = -(-start // 1440), end // 1440  # whole days: [first_day, last_day)
+    if first_day >= last_day:
+        return rows(AggSkuMinute, AggSkuMinute.minute_utc, start, end)
+    pieces = [rows(AggSkuDay, AggSkuDay.day_utc, first_day, last_day)]
+    if start < first_day * 1440:
+        pieces.append(rows(AggSkuMinute, AggSkuMinute.minute_utc, start, first_day * 1440))
+    if last_day * 1440 < end:
+        pieces.append(rows(AggSkuMinute, AggSkuMinute.minute_utc, last_day * 1440, end))
+    return union_all(*pieces) if len(pieces) > 1 else pieces[0]
+
+
 def stock_water_levels(conn: Connection, as_of_minute: int) -> pd.DataFrame:
     """Per SKU and warehouse: sku, warehouse_id, on_hand, safety_stock, reorder_point,
     lead_time_days, daily_velocity (units/day over the last 7 days), days_of_cover (inf when
     nothing sold), cover_ratio (on_hand / safety_stock)."""
-    start = as_of_minute - VELOCITY_DAYS * 1440 + 1
+    pieces = sku_window_rows(as_of_minute - VELOCITY_DAYS * 1440 + 1, as_of_minute + 1).subquery()
     sold = (
-        select(AggSkuMinute.sku, AggSkuMinute.warehouse_id, func.sum(AggSkuMinute.units_sold).label("units"))
-        .where(AggSkuMinute.minute_utc >= start, AggSkuMinute.minute_utc <= as_of_minute)
-        .group_by(AggSkuMinute.sku, AggSkuMinute.warehouse_id)
+        select(pieces.c.sku, pieces.c.warehouse_id, func.sum(pieces.c.units_sold).label("units"))
+        .group_by(pieces.c.sku, pieces.c.warehouse_id)
         .subquery()
     )
     rows = conn.execute(
@@ -377,18 +396,16 @@ def _shop_sales(conn: Connection, start: int, end: int, measure: str) -> pd.Seri
 def _return_rates(conn: Connection, start: int, end: int) -> pd.DataFrame:
     window = end - start
     base = max(window, RETURN_BASE_DAYS * 1440)
-    in_window = AggSkuMinute.minute_utc >= start
-    frame = pd.DataFrame(
-        conn.execute(
-            select(
-                AggSkuMinute.sku, func.sum(AggSkuMinute.units_sold),
-                func.sum(case((in_window, AggSkuMinute.units_returned), else_=0)),
-            )
-            .where(AggSkuMinute.minute_utc >= end - base, AggSkuMinute.minute_utc < end)
-            .group_by(AggSkuMinute.sku)
-        ).all(),
-        columns=["sku", "sold", "returned"],
-    )
+    trailing = sku_window_rows(end - base, end).subquery()
+    sold = dict(conn.execute(
+        select(trailing.c.sku, func.sum(trailing.c.units_sold)).group_by(trailing.c.sku)).all())
+    recent = sku_window_rows(start, end).subquery()
+    returned = dict(conn.execute(
+        select(recent.c.sku, func.sum(recent.c.units_returned)).group_by(recent.c.sku)).all())
+    skus = sorted(set(sold) | set(returned))
+    frame = pd.DataFrame({"sku": pd.Series(skus, dtype="str"),
+                          "sold": [sold.get(sku, 0) for sku in skus],
+                          "returned": [returned.get(sku, 0) for sku in skus]})
     sold = frame["sold"].astype("float64")
     expected = sold * (window / base)
     rate = frame["returned"] / expected.where(sold > 0)

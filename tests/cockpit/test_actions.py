@@ -31,6 +31,7 @@ from cockpit.actions import (
 )
 from cockpit.config import load_settings
 from cockpit.db.engine import get_engine, upgrade_schema
+from cockpit.metrics.aggregate import rebuild_sku_days
 from cockpit.db.schema import (
     ActionLog,
     AggCampaignMinute,
@@ -103,6 +104,7 @@ def seed(engine) -> None:
              "units_returned": 0}
             for m, u in ((T0, 10), (T0 - 3 * 1440 + 1, 26), (T0 - 3 * 1440, 100), (T0 + 1, 100))
         ])
+        rebuild_sku_days(conn)  # as rebuild_range keeps the daily rollup
         conn.execute(insert(Channel), [
             {"channel": c, "name": c, "kind": k}
             for c, k in (("paid_search", "paid"), ("feed_ads", "paid"), ("live_stream", "content"),

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import insert
 
 from cockpit.db.engine import get_engine
+from cockpit.metrics.aggregate import rebuild_sku_days
 from cockpit.db.schema import (
     AggCampaignMinute,
     AggSalesMinute,
@@ -119,6 +120,7 @@ def add_sku_minutes(conn, rows) -> None:
          "units_returned": returned}
         for minute, sku, w, sold, returned in rows
     ])
+    rebuild_sku_days(conn)  # as rebuild_range keeps the daily rollup
 
 
 def as_dict(frame: pd.DataFrame) -> dict[str, tuple[float, float]]:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from cockpit.db.engine import get_engine
+from cockpit.metrics.aggregate import rebuild_sku_days
 from cockpit.db.schema import (
     AggCampaignMinute,
     AggSalesMinute,
@@ -247,6 +248,7 @@ def shop(engine):
         conn.execute(insert(AggSkuMinute), [
             dict(zip(["minute_utc", "sku", "warehouse_id", "units_sold", "revenue", "units_returned"], row)) for row in SKU_ROWS
         ])
+        rebuild_sku_days(conn)  # as rebuild_range keeps the daily rollup
         conn.execute(insert(ReplenishmentOrder), [
             {"replenishment_id": rid, "sku": sku, "warehouse_id": w, "qty": qty, "created_ts_utc": created * 60,
              "expected_ts_utc": expected * 60, "status": status, "source": "purchasing", "created_by": "buyer"}

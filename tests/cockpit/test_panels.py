@@ -21,6 +21,7 @@ from cockpit.alerts import (
     seed_default_rules,
     set_active_profile,
 )
+from cockpit.metrics.aggregate import rebuild_sku_days
 from cockpit.db.schema import (
     AggSalesMinute,
     AggSkuMinute,
@@ -102,6 +103,7 @@ def shop(engine):
              "units_returned": 0}
             for sku, w, sold in SKU_MINUTES
         ])
+        rebuild_sku_days(conn)  # as rebuild_range keeps the daily rollup
     return engine
 
 
