@@ -1,9 +1,13 @@
 """Target 4: every page's reads, as its loader makes them per refresh, p50 and p95 over repeated calls.
 
-The page loaders of cockpit/ui/loaders.py are replayed here without Streamlit (the same
-functions with the same arguments, one pooled connection per call as the loaders take), on a
-seeded SQLite shop of 90 days (smoke: 1 day). Pages are sampled round-robin, so each sample
-finds the caches as the pages before it left them, as when several pages refresh in turn.
+The page loaders of cockpit/ui/loaders.py call cockpit.views.load: the view the scheduler
+published for the data minute (cockpit.snapshots), or for drill-downs and the alerts page the
+view computed on the spot. They are replayed here without Streamlit (the same calls, one
+pooled connection per call as the loaders take) on a seeded SQLite shop of 90 days (smoke: 1
+day) whose views were published after its last refresh, as the scheduler does. Pages are
+sampled round-robin, so each sample finds the caches as the pages before it left them. Each
+case's note also gives what computing the view on the spot costs (what an app server does in
+the minute before the scheduler publishes) and the slowest functions of that computation.
 The seeded shop is shared with bench.naive through `seeded_shop` (paid once per run).
 
 Run: .venv/bin/python -m bench.run --only panel_reads [--smoke]
@@ -23,7 +27,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import OperationalError
 
 from bench.harness import BenchContext, Measurement, at_most
-from cockpit import actions, alerts, jobs, panels
+from cockpit import actions, alerts, jobs, panels, views
 from cockpit.config import load_settings
 from cockpit.db.engine import get_engine, upgrade_schema
 from cockpit.db.schema import AggCampaignMinute, AggSkuMinute, AggTrafficMinute, RefreshRun
@@ -62,6 +66,12 @@ class Shop:
     campaign_id: str
     sku: str
     warehouse_id: str
+    publish_seconds: float = 0.0  # the scheduler's publish_views after the last refresh
+
+
+def shop_settings(url: str, scenario: str = SCENARIO, seed: int = SEED):
+    return load_settings({"COCKPIT_DB_URL": url, "COCKPIT_SCENARIO": scenario, "COCKPIT_SOURCES": "simulator",
+                          "COCKPIT_TIMEZONE": TZ.key, "COCKPIT_SIM_SEED": str(seed)})
 
 
 _SHOPS: dict[tuple, Shop] = {}
@@ -125,18 +135,20 @@ def seeded_shop(ctx: BenchContext, days: int | None = None, *, seed: int = SEED,
         started = time.perf_counter()
         seed_history(get_engine(url), days=days, scenario=scenario, seed=seed, now_minute=now_minute, tz=TZ,
                      progress=False)
-        settings = load_settings({"COCKPIT_DB_URL": url, "COCKPIT_SCENARIO": scenario, "COCKPIT_SOURCES": "simulator",
-                                  "COCKPIT_TIMEZONE": TZ.key, "COCKPIT_SIM_SEED": str(seed)})
+        settings = shop_settings(url, scenario, seed)
         for step in range(1, LIVE_REFRESHES + 1):
             jobs.refresh(settings, now_ts=(now_minute + step) * 60 + 1)
         seconds = time.perf_counter() - started
+    # As the scheduler does after each refresh (again for a reused file: views change with the code).
+    upgrade_schema(url)
+    published = jobs.publish_views(shop_settings(url), _heartbeat(url).data_minute_utc)
     beat = _heartbeat(url)
     with get_engine(url).connect() as conn:
         events = conn.execute(select(func.coalesce(func.sum(RefreshRun.events_ingested), 0))
                               .where(RefreshRun.status == "ok")).scalar()
         picks = _busiest(conn, beat.data_minute_utc)
     shop = Shop(url=url, days=days, events=int(events), seed_seconds=seconds, data_minute=int(beat.data_minute_utc),
-                tz=TZ, **picks)
+                tz=TZ, publish_seconds=published.duration_s, **picks)
     _SHOPS[key] = shop
     return shop
 
@@ -151,171 +163,90 @@ def plain(_name: str, fn: Callable, *args, **kwargs):
 
 
 def day_windows(data_minute: int, tz: ZoneInfo) -> dict[str, tuple[int, int]]:
-    """As loaders.day_windows: today so far, and the same span yesterday and a week ago."""
-    today = local_day_of(data_minute, tz)
-    end = data_minute + 1
-    return {label: (day_start_minute(today - back, tz), end - back * 1440)
-            for label, back in (("today", 0), ("yesterday", 1), ("last_week", 7))}
+    return views.day_windows(data_minute, tz)
 
 
-def overview_numbers(conn: Connection, data_minute: int, tz: ZoneInfo, call: Call = plain) -> dict:
-    """The overview loader's figures (KPIs, series, campaigns, stock): what bench.naive recomputes."""
-    windows = day_windows(data_minute, tz)
-    end = data_minute + 1
-    week = 7 * 1440
-    result = {label: call("read.kpis", read.kpis, conn, start, stop, tz) for label, (start, stop) in windows.items()}
-    result["last_hour"] = call("read.kpis", read.kpis, conn, end - 60, end, tz)
-    result["traffic"] = call("read.traffic_series", read.traffic_series, conn, end - 6 * 60, end, by_channel=False)
-    result["sales"] = call("read.sales_series", read.sales_series, conn, end - 6 * 60, end)
-    result["traffic_last_week"] = call("read.traffic_series", read.traffic_series, conn, end - 6 * 60 - week, end - week,
-                                       by_channel=False)
-    result["sales_last_week"] = call("read.sales_series", read.sales_series, conn, end - 6 * 60 - week, end - week)
-    result["campaigns"] = call("read.campaign_performance", read.campaign_performance, conn, windows["today"][0], end)
-    result["stock"] = call("read.stock_water_levels", read.stock_water_levels, conn, data_minute)
-    return result
+def overview_numbers(conn: Connection, data_minute: int, tz: ZoneInfo) -> dict:
+    """The overview's figures computed from the aggregates (what bench.naive recomputes from raw rows)."""
+    return views.overview_numbers(conn, data_minute, tz)
 
 
-def overview(conn: Connection, shop: Shop, call: Call = plain) -> dict:
-    end = shop.data_minute + 1
-    result = overview_numbers(conn, shop.data_minute, shop.tz, call)
-    result["panels"] = call("panels.panel_states", panels.panel_states, conn, shop.data_minute, shop.tz)
-    result["markers"] = call("actions.action_markers", actions.action_markers, conn, (end - 6 * 60) * 60, end * 60)
-    return result
+@dataclass(frozen=True)
+class Page:
+    """One loader call: a view of cockpit.views and its arguments for the shop."""
 
-
-def open_alerts(conn: Connection, shop: Shop, call: Call = plain):
-    return call("alerts.open_alerts", alerts.open_alerts, conn)
-
-
-def panel_states(conn: Connection, shop: Shop, call: Call = plain):
-    return call("panels.panel_states", panels.panel_states, conn, shop.data_minute, shop.tz)
-
-
-def _traffic_page(conn: Connection, shop: Shop, call: Call, window: str) -> dict:
-    tz, data_minute = shop.tz, shop.data_minute
-    spans = day_windows(data_minute, tz)
-    if window == "last_hour":
-        end = data_minute + 1
-        spans = {label: (end - 60 - back * 1440, end - back * 1440)
-                 for label, back in (("today", 0), ("yesterday", 1), ("last_week", 7))}
-    result = {}
-    for label, (start, end) in spans.items():
-        result[label] = {"kpis": call("read.kpis", read.kpis, conn, start, end, tz),
-                         **call("traffic.funnels", traffic.funnels, conn, start, end)}
-    result["by_hour"] = {label: call("traffic.conversion_by_hour", traffic.conversion_by_hour, conn, start, end, tz)
-                         for label, (start, end) in day_windows(data_minute, tz).items()}
-    start, end = spans["today"]
-    result["mix"] = call("traffic.channel_mix", traffic.channel_mix, conn, start, end)
-    result["engagement"] = call("traffic.engagement", traffic.engagement, conn, start, end)
-    return result
-
-
-def traffic_page(conn: Connection, shop: Shop, call: Call = plain) -> dict:
-    return _traffic_page(conn, shop, call, "today")
-
-
-def traffic_page_last_hour(conn: Connection, shop: Shop, call: Call = plain) -> dict:
-    return _traffic_page(conn, shop, call, "last_hour")
-
-
-def channel_detail(conn: Connection, shop: Shop, call: Call = plain) -> dict:
-    end = shop.data_minute + 1
-    return {
-        "now": call("traffic.channel_series", traffic.channel_series, conn, shop.channel, end - 6 * 60, end),
-        "last_week": call("traffic.channel_series", traffic.channel_series, conn, shop.channel,
-                          end - 6 * 60 - 7 * 1440, end - 7 * 1440),
-    }
-
-
-def stock_page(conn: Connection, shop: Shop, call: Call = plain) -> dict:
-    return {
-        "levels": call("stock.stock_overview", stock.stock_overview, conn, shop.data_minute, slow_days=SLOW_DAYS),
-        "pending": call("stock.pending_replenishments", stock.pending_replenishments, conn, shop.data_minute),
-    }
-
-
-def sku_detail(conn: Connection, shop: Shop, call: Call = plain) -> dict:
-    end_ts = (shop.data_minute + 1) * 60
-    start_ts = end_ts - 14 * 86400
-    return {
-        "history": call("stock.stock_history", stock.stock_history, conn, shop.sku, shop.warehouse_id, start_ts, end_ts),
-        "sales": call("stock.sku_sales_series", stock.sku_sales_series, conn, shop.sku, start_ts // 60, end_ts // 60,
-                      bucket_minutes=360),
-        "markers": call("actions.action_markers", actions.action_markers, conn, start_ts, end_ts,
-                        entity_kind="sku_warehouse", entity_id=f"{shop.sku}|{shop.warehouse_id}"),
-    }
-
-
-def ads_page(conn: Connection, shop: Shop, call: Call = plain) -> dict:
-    day_start = day_windows(shop.data_minute, shop.tz)["today"][0]
-    end = shop.data_minute + 1
-    return {
-        "channels": call("ads.channel_performance", ads.channel_performance, conn, day_start, end),
-        "pacing": call("ads.pacing_summary", ads.pacing_summary, conn, day_start, end),
-        "curves": call("ads.spend_pacing", ads.spend_pacing, conn, day_start, end),
-        "last_hour": call("read.campaign_performance", read.campaign_performance, conn, end - 60, end),
-        "markers": call("actions.action_markers", actions.action_markers, conn, day_start * 60, end * 60,
-                        entity_kind="campaign"),
-    }
-
-
-def campaign_detail(conn: Connection, shop: Shop, call: Call = plain) -> dict:
-    end = shop.data_minute + 1
-    start = end - 24 * 60
-    return {
-        "series": call("ads.campaign_series", ads.campaign_series, conn, shop.campaign_id, start, end, bucket_minutes=30),
-        "markers": call("actions.action_markers", actions.action_markers, conn, start * 60, end * 60,
-                        entity_kind="campaign", entity_id=shop.campaign_id),
-    }
-
-
-def alerts_page(conn: Connection, shop: Shop, call: Call = plain) -> dict:
-    return {
-        "open": call("alerts.open_alerts", alerts.open_alerts, conn),
-        "recent": call("alerts.recent_alerts", alerts.recent_alerts, conn, shop.data_minute - 1440),
-        "rules": call("alerts.all_rules", alerts.all_rules, conn),
-        "profile": call("alerts.active_profile", alerts.active_profile, conn),
-        "audit": call("actions.audit_log", actions.audit_log, conn, limit=500),
-    }
+    view: str
+    params: Callable[[Shop], dict] = lambda shop: {}
 
 
 # Case name -> the loader it replays. The drill-down pages also colour their header from
 # panel_states and the overview shows open_alerts: those loaders are cases of their own.
-PAGES: dict[str, Callable[[Connection, Shop, Call], Any]] = {
-    "overview": overview,
-    "overview open_alerts": open_alerts,
-    "traffic_page (today)": traffic_page,
-    "traffic_page (last_hour)": traffic_page_last_hour,
-    "channel_detail": channel_detail,
-    "panel_states (drill-down header)": panel_states,
-    "stock_page": stock_page,
-    "sku_detail": sku_detail,
-    "ads_page": ads_page,
-    "campaign_detail": campaign_detail,
-    "alerts_page": alerts_page,
+PAGES: dict[str, Page] = {
+    "overview": Page("overview"),
+    "overview open_alerts": Page("open_alerts"),
+    "traffic_page (today)": Page("traffic_page", lambda shop: {"window": "today"}),
+    "traffic_page (last_hour)": Page("traffic_page", lambda shop: {"window": "last_hour"}),
+    "channel_detail": Page("channel_detail", lambda shop: {"channel": shop.channel}),
+    "panel_states (drill-down header)": Page("panel_states"),
+    "stock_page": Page("stock_page", lambda shop: {"slow_days": SLOW_DAYS}),
+    "sku_detail": Page("sku_detail", lambda shop: {"sku": shop.sku, "warehouse_id": shop.warehouse_id}),
+    "ads_page": Page("ads_page"),
+    "campaign_detail": Page("campaign_detail", lambda shop: {"campaign_id": shop.campaign_id}),
+    "alerts_page": Page("alerts_page"),
 }
 
 
-def load(shop: Shop, page: Callable, call: Call = plain):
-    """One loader call: a pooled connection, the page's reads, as loaders.py does."""
+def load(shop: Shop, page: Page):
+    """One loader call: a pooled connection, the published view or the view computed, as loaders.py does."""
     with get_engine(shop.url).connect() as conn:
-        return page(conn, shop, call)
+        return views.load(conn, page.view, shop.data_minute, shop.tz, **page.params(shop))
 
 
-def breakdown(shop: Shop, page: Callable, passes: int = BREAKDOWN_PASSES) -> list[tuple[str, float]]:
-    """Median milliseconds per pass spent in each function the page calls, slowest first."""
+def compute(shop: Shop, page: Page):
+    """The view computed on the spot, whether or not it is published."""
+    with get_engine(shop.url).connect() as conn:
+        return views.VIEWS[page.view](conn, shop.data_minute, shop.tz, **page.params(shop))
+
+
+# The functions a view's computation spends its time in, timed by wrapping them for a pass.
+PROFILED = {
+    "read": ("kpis", "traffic_series", "sales_series", "campaign_performance", "stock_water_levels"),
+    "panels": ("panel_states",),
+    "traffic": ("funnels", "conversion_by_hour", "channel_mix", "engagement", "channel_series"),
+    "stock": ("stock_overview", "pending_replenishments", "stock_history", "sku_sales_series"),
+    "ads": ("channel_performance", "pacing_summary", "spend_pacing", "campaign_series"),
+    "actions": ("action_markers", "audit_log"),
+    "alerts": ("open_alerts", "recent_alerts", "all_rules"),
+}
+
+
+def breakdown(shop: Shop, page: Page, passes: int = BREAKDOWN_PASSES) -> list[tuple[str, float]]:
+    """Median milliseconds per computation of the view spent in each function it calls, slowest first."""
+    modules = {"read": read, "panels": panels, "traffic": traffic, "stock": stock, "ads": ads, "actions": actions,
+               "alerts": alerts}
     per_pass: list[dict[str, float]] = []
     for _ in range(passes):
         spent: dict[str, float] = {}
+        originals = []
+        for module_name, names in PROFILED.items():
+            module = modules[module_name]
+            for name in names:
+                original = getattr(module, name)
+                originals.append((module, name, original))
 
-        def call(name, fn, *args, **kwargs):
-            started = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                spent[name] = spent.get(name, 0.0) + (time.perf_counter() - started) * 1000
+                def timed_call(*args, _fn=original, _label=f"{module_name}.{name}", **kwargs):
+                    started = time.perf_counter()
+                    try:
+                        return _fn(*args, **kwargs)
+                    finally:
+                        spent[_label] = spent.get(_label, 0.0) + (time.perf_counter() - started) * 1000
 
-        load(shop, page, call)
+                setattr(module, name, timed_call)
+        try:
+            compute(shop, page)
+        finally:
+            for module, name, original in originals:
+                setattr(module, name, original)
         per_pass.append(spent)
     names = {name for spent in per_pass for name in spent}
     medians = [(name, statistics.median(spent.get(name, 0.0) for spent in per_pass)) for name in names]
@@ -333,20 +264,37 @@ def run(ctx: BenchContext) -> list[Measurement]:
         for _ in range(WARMUP):
             load(shop, page)
     samples: dict[str, list[float]] = {name: [] for name in PAGES}
+    computed: dict[str, list[float]] = {name: [] for name in PAGES}
     for _ in range(samples_wanted):
         for name, page in PAGES.items():
             started = time.perf_counter()
             load(shop, page)
             samples[name].append((time.perf_counter() - started) * 1000)
+    for _ in range(ctx.size(5, 1)):
+        for name, page in PAGES.items():
+            started = time.perf_counter()
+            compute(shop, page)
+            computed[name].append((time.perf_counter() - started) * 1000)
     measurements = []
     history = f"{shop.days}-day {SCENARIO} shop, {shop.events:,} events, SQLite"
     for name, page in PAGES.items():
         p50, p95 = percentile(samples[name], 50), percentile(samples[name], 95)
+        published = any(page.view == view and page.params(shop) == params for view, params in views.PUBLISHED)
+        source = ("published by the scheduler" if published else
+                  "overview_numbers and panel_states published, markers read" if page.view == "overview" else
+                  "computed on each read (not published)")
         slowest = ", ".join(f"{part} {ms:.1f} ms" for part, ms in breakdown(shop, page, 1 if ctx.smoke else BREAKDOWN_PASSES)[:3])
         measurements.append(Measurement(
             benchmark="panel_reads", case=f"{name} p95", value=p95, unit="ms", target=f"<= {TARGET_MS:g} ms",
             met=at_most(p95, TARGET_MS), samples=[round(s, 3) for s in samples[name]],
-            note=f"p50 {p50:.1f} ms, max {max(samples[name]):.1f} ms over {len(samples[name])} calls; {history}; "
-                 f"slowest parts (median per call): {slowest}",
+            note=f"p50 {p50:.1f} ms, max {max(samples[name]):.1f} ms over {len(samples[name])} calls ({source}); "
+                 f"{history}; computing the view on the spot: median {statistics.median(computed[name]):.1f} ms, "
+                 f"slowest parts {slowest or 'none'}",
         ))
+    measurements.append(Measurement(
+        benchmark="panel_reads", case="publish_views after a refresh (scheduler)", value=shop.publish_seconds,
+        unit="s", samples=[round(shop.publish_seconds, 4)],
+        note=f"the scheduler computes and stores {len(views.PUBLISHED)} views once per data minute, after the "
+             f"refresh has committed (outside its lock); {history}",
+    ))
     return measurements

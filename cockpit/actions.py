@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from cockpit import alerts
+from cockpit import alerts, snapshots
 from cockpit.db.dialect import insert_ignore, write_transaction
 from cockpit.db.schema import (
     ActionLog,
@@ -252,6 +252,10 @@ def _finish(
         .where(ACTIONS.c.action_id == action_id)
         .values(result=result, message=message, before_json=_dumps(before), after_json=_dumps(after), **changes)
     )
+    if result == "done":
+        # What the pages show changed (a campaign's status, a rule, a pending order): the
+        # published views are stale until the next refresh publishes them again.
+        snapshots.forget_all(conn)
     row = conn.execute(select(ACTIONS).where(ACTIONS.c.action_id == action_id)).one()
     return _result_of(row, duplicate=False)
 

@@ -78,6 +78,9 @@ def cmd_seed(args, settings: Settings) -> int:
         f"seeded {report.days} days ({args.scenario}, seed {args.seed}): {report.events:,} events "
         f"in {report.seconds:.1f}s ({report.events_per_second:,.0f} events/s)"
     )
+    from cockpit import jobs
+
+    jobs.publish_views(settings)  # the first page view is then as fast as every later one
     return EXIT_OK
 
 
@@ -96,6 +99,8 @@ def cmd_refresh(args, settings: Settings) -> int:
     )
     for item in report.imports:
         print(f"  import {item.path}: {item.kind}, {item.accepted} accepted, {item.rejected} rejected")
+    published = jobs.publish_views(settings, report.data_minute)
+    print(f"published {len(published.views)} page views for the app servers in {published.duration_s:.3f}s")
     return EXIT_OK
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sqlalchemy import Connection, delete, insert
 
-from cockpit import actions, alerts
+from cockpit import actions, alerts, snapshots, views
 from cockpit.config import Settings
 from cockpit.db.dialect import write_transaction
 from cockpit.db.engine import get_engine
@@ -119,6 +119,44 @@ def refresh(settings: Settings, now_ts: float | None = None, *, sources: list | 
         except Exception:
             log.exception("could not record the failed refresh")
         raise
+
+
+@dataclass
+class PublishReport:
+    """What publish_views stored: the data minute, and per view (milliseconds to compute, bytes)."""
+
+    data_minute: int | None
+    views: dict[str, tuple[float, int]] = field(default_factory=dict)
+    duration_s: float = 0.0
+
+
+def publish_views(settings: Settings, data_minute: int | None = None) -> PublishReport:
+    """Compute the pages' common views for data_minute (default: the last heartbeat's) and
+    store them (cockpit.views.PUBLISHED), so that app servers read them instead of each
+    computing them. Runs after the refresh has committed, outside its lock: the views are
+    computed on a read connection and written in one short transaction."""
+    clock = time.perf_counter()
+    engine = get_engine(settings.db_url)
+    tz = settings.tz
+    computed = []
+    with engine.connect() as conn:
+        if data_minute is None:
+            beat = last_heartbeat(conn)
+            if beat is None:
+                return PublishReport(None)
+            data_minute = beat.data_minute_utc
+        for name, params in views.PUBLISHED:
+            started = time.perf_counter()
+            value = views.VIEWS[name](conn, data_minute, tz, **params)
+            computed.append((name, params, value, (time.perf_counter() - started) * 1000))
+    report = PublishReport(data_minute)
+    with engine.begin() as conn:
+        for name, params, value, compute_ms in computed:
+            size = snapshots.publish(conn, name, views.snapshot_params(tz, params), data_minute, value, compute_ms)
+            report.views[f"{name} {snapshots.params_key(params)}"] = (compute_ms, size)
+    report.duration_s = time.perf_counter() - clock
+    log.info("published %d views for minute %d in %.2fs", len(report.views), data_minute, report.duration_s)
+    return report
 
 
 def _metric_reader(conn: Connection, data_minute: int | None, tz):

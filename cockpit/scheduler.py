@@ -106,6 +106,11 @@ class CockpitScheduler:
         except Exception:
             log.exception("refresh failed; the next tick retries and catches up")
             return None
+        if self.last_report.status == "ok":
+            try:
+                jobs.publish_views(self.settings, self.last_report.data_minute)
+            except Exception:  # the pages compute the views themselves meanwhile
+                log.exception("publishing the views failed; the app servers compute them until the next tick")
         return self.last_report
 
     def prepare(self) -> None:

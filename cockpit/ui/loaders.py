@@ -13,11 +13,10 @@ from typing import Any, Callable
 import pandas as pd
 import streamlit as st
 
-from cockpit import actions, alerts, panels
+from cockpit import actions, views
 from cockpit.config import load_settings
 from cockpit.db.engine import get_engine
-from cockpit.metrics import ads, read, stock, traffic
-from cockpit.timebuckets import day_start_minute, local_day_of
+from cockpit.metrics import read
 
 log = logging.getLogger(__name__)
 HEARTBEAT_TTL_S = 5
@@ -84,135 +83,66 @@ def guarded(name: str, data_minute: int, loader: Callable, *args) -> Loaded:
 
 
 def day_windows(data_minute: int, tz) -> dict[str, tuple[int, int]]:
-    """Today so far, and the same span yesterday and a week ago: [start, end) epoch minutes."""
-    today = local_day_of(data_minute, tz)
-    end = data_minute + 1
-    return {label: (day_start_minute(today - back, tz), end - back * 1440)
-            for label, back in (("today", 0), ("yesterday", 1), ("last_week", 7))}
+    return views.day_windows(data_minute, tz)
 
 
+def _view(db_url: str, name: str, data_minute: int, **params):
+    """The view published by the scheduler for data_minute, or computed here if it has not been."""
+    with get_engine(db_url).connect() as conn:
+        return views.load(conn, name, data_minute, settings().tz, **params)
+
+
+# `timezone` is part of each key: the cache must not serve one zone's "today" to another.
 @st.cache_data(**PAGE_CACHE)
 def overview(db_url: str, data_minute: int, timezone: str) -> dict:
     """KPIs today / yesterday / last week / last hour, six hours of series, panel states."""
-    tz = settings().tz
-    windows = day_windows(data_minute, tz)
-    end = data_minute + 1
-    with get_engine(db_url).connect() as conn:
-        result = {label: read.kpis(conn, start, stop, tz) for label, (start, stop) in windows.items()}
-        result["last_hour"] = read.kpis(conn, end - 60, end, tz)
-        result["traffic"] = read.traffic_series(conn, end - 6 * 60, end, by_channel=False)
-        result["sales"] = read.sales_series(conn, end - 6 * 60, end)
-        week = 7 * 1440
-        result["traffic_last_week"] = read.traffic_series(conn, end - 6 * 60 - week, end - week, by_channel=False)
-        result["sales_last_week"] = read.sales_series(conn, end - 6 * 60 - week, end - week)
-        result["campaigns"] = read.campaign_performance(conn, windows["today"][0], end)
-        result["stock"] = read.stock_water_levels(conn, data_minute)
-        result["panels"] = panels.panel_states(conn, data_minute, tz)
-        result["markers"] = actions.action_markers(conn, (end - 6 * 60) * 60, end * 60)
-    return result
+    return _view(db_url, "overview", data_minute)
 
 
 @st.cache_data(**PAGE_CACHE)
 def panel_states(db_url: str, data_minute: int, timezone: str) -> dict:
-    with get_engine(db_url).connect() as conn:
-        return panels.panel_states(conn, data_minute, settings().tz)
+    return _view(db_url, "panel_states", data_minute)
 
 
 @st.cache_data(**PAGE_CACHE)
 def traffic_page(db_url: str, data_minute: int, timezone: str, window: str) -> dict:
-    """Funnels by channel and segment, conversion by hour, channel mix and engagement for the
-    chosen window ("today" or "last_hour"), with the same span yesterday and last week."""
-    tz = settings().tz
-    spans = day_windows(data_minute, tz)
-    if window == "last_hour":
-        end = data_minute + 1
-        spans = {label: (end - 60 - back * 1440, end - back * 1440)
-                 for label, back in (("today", 0), ("yesterday", 1), ("last_week", 7))}
-    result = {}
-    with get_engine(db_url).connect() as conn:
-        for label, (start, end) in spans.items():
-            result[label] = {"kpis": read.kpis(conn, start, end, tz), **traffic.funnels(conn, start, end)}
-        result["by_hour"] = {label: traffic.conversion_by_hour(conn, start, end, tz)
-                             for label, (start, end) in day_windows(data_minute, tz).items()}
-        start, end = spans["today"]
-        result["mix"] = traffic.channel_mix(conn, start, end)
-        result["engagement"] = traffic.engagement(conn, start, end)
-    return result
+    """Funnels, conversion by hour, channel mix and engagement for "today" or "last_hour"."""
+    return _view(db_url, "traffic_page", data_minute, window=window)
 
 
 @st.cache_data(**PAGE_CACHE)
 def channel_detail(db_url: str, data_minute: int, channel: str) -> dict:
-    end = data_minute + 1
-    with get_engine(db_url).connect() as conn:
-        return {
-            "now": traffic.channel_series(conn, channel, end - 6 * 60, end),
-            "last_week": traffic.channel_series(conn, channel, end - 6 * 60 - 7 * 1440, end - 7 * 1440),
-        }
+    return _view(db_url, "channel_detail", data_minute, channel=channel)
 
 
 @st.cache_data(**PAGE_CACHE)
 def stock_page(db_url: str, data_minute: int, slow_days: int) -> dict:
-    with get_engine(db_url).connect() as conn:
-        return {
-            "levels": stock.stock_overview(conn, data_minute, slow_days=slow_days),
-            "pending": stock.pending_replenishments(conn, data_minute),
-        }
+    return _view(db_url, "stock_page", data_minute, slow_days=slow_days)
 
 
 @st.cache_data(**PAGE_CACHE)
 def sku_detail(db_url: str, data_minute: int, sku: str, warehouse_id: str) -> dict:
-    end_ts = (data_minute + 1) * 60
-    start_ts = end_ts - 14 * 86400
-    with get_engine(db_url).connect() as conn:
-        return {
-            "history": stock.stock_history(conn, sku, warehouse_id, start_ts, end_ts),
-            "sales": stock.sku_sales_series(conn, sku, start_ts // 60, end_ts // 60, bucket_minutes=360),
-            "markers": actions.action_markers(conn, start_ts, end_ts, entity_kind="sku_warehouse",
-                                              entity_id=f"{sku}|{warehouse_id}"),
-        }
+    return _view(db_url, "sku_detail", data_minute, sku=sku, warehouse_id=warehouse_id)
 
 
 @st.cache_data(**PAGE_CACHE)
 def ads_page(db_url: str, data_minute: int, timezone: str) -> dict:
-    day_start = day_windows(data_minute, settings().tz)["today"][0]
-    end = data_minute + 1
-    with get_engine(db_url).connect() as conn:
-        return {
-            "channels": ads.channel_performance(conn, day_start, end),
-            "pacing": ads.pacing_summary(conn, day_start, end),
-            "curves": ads.spend_pacing(conn, day_start, end),
-            "last_hour": read.campaign_performance(conn, end - 60, end),
-            "markers": actions.action_markers(conn, day_start * 60, end * 60, entity_kind="campaign"),
-        }
+    return _view(db_url, "ads_page", data_minute)
 
 
 @st.cache_data(**PAGE_CACHE)
 def campaign_detail(db_url: str, data_minute: int, campaign_id: str) -> dict:
-    end = data_minute + 1
-    start = end - 24 * 60
-    with get_engine(db_url).connect() as conn:
-        return {
-            "series": ads.campaign_series(conn, campaign_id, start, end, bucket_minutes=30),
-            "markers": actions.action_markers(conn, start * 60, end * 60, entity_kind="campaign", entity_id=campaign_id),
-        }
+    return _view(db_url, "campaign_detail", data_minute, campaign_id=campaign_id)
 
 
 @st.cache_data(ttl=30, show_spinner=False)
 def open_alerts(db_url: str, data_minute: int) -> pd.DataFrame:
-    with get_engine(db_url).connect() as conn:
-        return alerts.open_alerts(conn)
+    return _view(db_url, "open_alerts", data_minute)
 
 
 @st.cache_data(ttl=30, show_spinner=False)
 def alerts_page(db_url: str, data_minute: int) -> dict:
-    with get_engine(db_url).connect() as conn:
-        return {
-            "open": alerts.open_alerts(conn),
-            "recent": alerts.recent_alerts(conn, data_minute - 1440),
-            "rules": alerts.all_rules(conn),
-            "profile": alerts.active_profile(conn),
-            "audit": actions.audit_log(conn, limit=500),
-        }
+    return _view(db_url, "alerts_page", data_minute)
 
 
 def fresh_suggestion(db_url: str, sku: str, warehouse_id: str):

@@ -1,0 +1,172 @@
+"""Each page's figures as one call: what a page shows for a data minute, without Streamlit.
+
+The cached loaders of cockpit/ui call these; the scheduler publishes the common ones after
+each refresh (PUBLISHED, cockpit.snapshots) so that app servers read one row per page and
+minute instead of recomputing it; the bench replays them. Every view takes a connection, the
+data minute (the heartbeat's) and the shop's timezone, plus the page's own arguments.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection
+
+from cockpit import actions, alerts, panels, snapshots
+from cockpit.metrics import ads, read, stock, traffic
+from cockpit.timebuckets import day_start_minute, local_day_of
+
+WEEK = 7 * 1440
+DEFAULT_SLOW_DAYS = 14  # the stock page's "slow mover" default
+
+
+def day_windows(data_minute: int, tz: ZoneInfo) -> dict[str, tuple[int, int]]:
+    """Today so far, and the same span yesterday and a week ago: [start, end) epoch minutes."""
+    today = local_day_of(data_minute, tz)
+    end = data_minute + 1
+    return {label: (day_start_minute(today - back, tz), end - back * 1440)
+            for label, back in (("today", 0), ("yesterday", 1), ("last_week", 7))}
+
+
+def overview_numbers(conn: Connection, data_minute: int, tz: ZoneInfo) -> dict:
+    """The overview's figures: KPIs today / yesterday / last week / last hour, six hours of
+    series against a week ago, today's campaigns and the stock water levels."""
+    windows = day_windows(data_minute, tz)
+    end = data_minute + 1
+    result: dict[str, Any] = {label: read.kpis(conn, start, stop, tz) for label, (start, stop) in windows.items()}
+    result["last_hour"] = read.kpis(conn, end - 60, end, tz)
+    result["traffic"] = read.traffic_series(conn, end - 6 * 60, end, by_channel=False)
+    result["sales"] = read.sales_series(conn, end - 6 * 60, end)
+    result["traffic_last_week"] = read.traffic_series(conn, end - 6 * 60 - WEEK, end - WEEK, by_channel=False)
+    result["sales_last_week"] = read.sales_series(conn, end - 6 * 60 - WEEK, end - WEEK)
+    result["campaigns"] = read.campaign_performance(conn, windows["today"][0], end)
+    result["stock"] = read.stock_water_levels(conn, data_minute)
+    return result
+
+
+def overview(conn: Connection, data_minute: int, tz: ZoneInfo) -> dict:
+    """overview_numbers, the panels' threshold states (both published when the scheduler has
+    done so) and the action markers of the last 6 hours (read now: an action shows at once)."""
+    end = data_minute + 1
+    result = dict(load(conn, "overview_numbers", data_minute, tz))
+    result["panels"] = load(conn, "panel_states", data_minute, tz)
+    result["markers"] = actions.action_markers(conn, (end - 6 * 60) * 60, end * 60)
+    return result
+
+
+def panel_states(conn: Connection, data_minute: int, tz: ZoneInfo) -> dict:
+    return panels.panel_states(conn, data_minute, tz)
+
+
+def traffic_page(conn: Connection, data_minute: int, tz: ZoneInfo, window: str = "today") -> dict:
+    """Funnels by channel and segment, conversion by hour, channel mix and engagement for the
+    chosen window ("today" or "last_hour"), with the same span yesterday and last week."""
+    if window not in ("today", "last_hour"):
+        raise ValueError(f"window must be 'today' or 'last_hour', not {window!r}")
+    spans = day_windows(data_minute, tz)
+    if window == "last_hour":
+        end = data_minute + 1
+        spans = {label: (end - 60 - back * 1440, end - back * 1440)
+                 for label, back in (("today", 0), ("yesterday", 1), ("last_week", 7))}
+    result: dict[str, Any] = {}
+    for label, (start, end) in spans.items():
+        result[label] = {"kpis": read.kpis(conn, start, end, tz), **traffic.funnels(conn, start, end)}
+    result["by_hour"] = {label: traffic.conversion_by_hour(conn, start, end, tz)
+                         for label, (start, end) in day_windows(data_minute, tz).items()}
+    start, end = spans["today"]
+    result["mix"] = traffic.channel_mix(conn, start, end)
+    result["engagement"] = traffic.engagement(conn, start, end)
+    return result
+
+
+def channel_detail(conn: Connection, data_minute: int, tz: ZoneInfo, channel: str) -> dict:
+    end = data_minute + 1
+    return {
+        "now": traffic.channel_series(conn, channel, end - 6 * 60, end),
+        "last_week": traffic.channel_series(conn, channel, end - 6 * 60 - WEEK, end - WEEK),
+    }
+
+
+def stock_page(conn: Connection, data_minute: int, tz: ZoneInfo, slow_days: int = DEFAULT_SLOW_DAYS) -> dict:
+    return {
+        "levels": stock.stock_overview(conn, data_minute, slow_days=slow_days),
+        "pending": stock.pending_replenishments(conn, data_minute),
+    }
+
+
+def sku_detail(conn: Connection, data_minute: int, tz: ZoneInfo, sku: str, warehouse_id: str) -> dict:
+    end_ts = (data_minute + 1) * 60
+    start_ts = end_ts - 14 * 86400
+    return {
+        "history": stock.stock_history(conn, sku, warehouse_id, start_ts, end_ts),
+        "sales": stock.sku_sales_series(conn, sku, start_ts // 60, end_ts // 60, bucket_minutes=360),
+        "markers": actions.action_markers(conn, start_ts, end_ts, entity_kind="sku_warehouse",
+                                          entity_id=f"{sku}|{warehouse_id}"),
+    }
+
+
+def ads_page(conn: Connection, data_minute: int, tz: ZoneInfo) -> dict:
+    day_start = day_windows(data_minute, tz)["today"][0]
+    end = data_minute + 1
+    return {
+        "channels": ads.channel_performance(conn, day_start, end),
+        "pacing": ads.pacing_summary(conn, day_start, end),
+        "curves": ads.spend_pacing(conn, day_start, end),
+        "last_hour": read.campaign_performance(conn, end - 60, end),
+        "markers": actions.action_markers(conn, day_start * 60, end * 60, entity_kind="campaign"),
+    }
+
+
+def campaign_detail(conn: Connection, data_minute: int, tz: ZoneInfo, campaign_id: str) -> dict:
+    end = data_minute + 1
+    start = end - 24 * 60
+    return {
+        "series": ads.campaign_series(conn, campaign_id, start, end, bucket_minutes=30),
+        "markers": actions.action_markers(conn, start * 60, end * 60, entity_kind="campaign", entity_id=campaign_id),
+    }
+
+
+def open_alerts(conn: Connection, data_minute: int, tz: ZoneInfo):
+    return alerts.open_alerts(conn)
+
+
+def alerts_page(conn: Connection, data_minute: int, tz: ZoneInfo) -> dict:
+    return {
+        "open": alerts.open_alerts(conn),
+        "recent": alerts.recent_alerts(conn, data_minute - 1440),
+        "rules": alerts.all_rules(conn),
+        "profile": alerts.active_profile(conn),
+        "audit": actions.audit_log(conn, limit=500),
+    }
+
+
+VIEWS: dict[str, Callable[..., Any]] = {
+    "overview": overview, "overview_numbers": overview_numbers, "panel_states": panel_states, "traffic_page": traffic_page,
+    "channel_detail": channel_detail, "stock_page": stock_page, "sku_detail": sku_detail, "ads_page": ads_page,
+    "campaign_detail": campaign_detail, "open_alerts": open_alerts, "alerts_page": alerts_page,
+}
+
+# The views the scheduler publishes after each refresh, with the arguments every viewer of
+# the default screens asks for. Drill-downs (one channel, SKU or campaign) and the alerts
+# page (it changes with every acknowledgement) are computed by the app servers.
+PUBLISHED: tuple[tuple[str, dict], ...] = (
+    ("overview_numbers", {}),
+    ("panel_states", {}),
+    ("traffic_page", {"window": "today"}),
+    ("traffic_page", {"window": "last_hour"}),
+    ("stock_page", {"slow_days": DEFAULT_SLOW_DAYS}),
+    ("ads_page", {}),
+)
+
+
+def snapshot_params(tz: ZoneInfo, params: dict) -> dict:
+    return {"tz": tz.key, **params}
+
+
+def load(conn: Connection, name: str, data_minute: int, tz: ZoneInfo, **params) -> Any:
+    """A view's value for data_minute: its published snapshot when there is one, else computed."""
+    if (name, params) in PUBLISHED:
+        value = snapshots.fetch(conn, name, snapshot_params(tz, params), data_minute)
+        if value is not None:
+            return value
+    return VIEWS[name](conn, data_minute, tz, **params)
