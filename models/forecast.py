@@ -1,0 +1,235 @@
+"""Sales forecasts with prediction intervals (statsmodels ETS), and rolling-origin backtests
+against the seasonal-naive baseline (MASE, MAPE).
+
+Works on any regular series: daily sales, weekly, monthly, hourly. The seasonal period comes
+from the index's frequency unless given. The model is chosen among additive exponential
+smoothing forms (level; damped trend; seasonal; damped trend and seasonal) by AICc, the
+seasonal ones only when the series holds at least two seasons.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from statsmodels.tools.sm_exceptions import ConvergenceWarning
+from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+# Seasonal period by the frequency's base unit (pandas offset names, pandas 3 spelling).
+SEASON_BY_FREQ = {"h": 24, "D": 7, "B": 5, "W": 52, "MS": 12, "ME": 12, "QS": 4, "QE": 4, "YS": 1, "YE": 1,
+                  "min": 60}
+MIN_POINTS = 4
+INTERVAL = 0.95
+
+
+def _frequency(series: pd.Series) -> str:
+    """The offset alias of a regular DatetimeIndex (ValueError for anything else)."""
+    if not isinstance(series.index, pd.DatetimeIndex):
+        raise ValueError("the series needs a DatetimeIndex (e.g. daily dates); got "
+                         f"{type(series.index).__name__}")
+    if series.index.has_duplicates or not series.index.is_monotonic_increasing:
+        raise ValueError("the series' index must be increasing without duplicate timestamps: sort it and sum duplicates")
+    freq = series.index.freqstr or (pd.infer_freq(series.index) if len(series) >= 3 else None)
+    if freq is None:
+        raise ValueError("the series is not regular (no frequency can be inferred): resample it, e.g. "
+                         "series.resample('D').sum()")
+    return freq
+
+
+def season_length_for(freq: str) -> int:
+    """The usual seasonal period of a frequency alias: 7 for daily, 24 for hourly, 12 for monthly..."""
+    offset = pd.tseries.frequencies.to_offset(freq)
+    base = offset.rule_code.split("-")[0]
+    if offset.n != 1:
+        # e.g. "15min": a day of such steps when it divides a day, otherwise no seasonality
+        step = pd.Timedelta(offset) if base in ("min", "h", "s") else None
+        if step is not None and pd.Timedelta(days=1) % step == pd.Timedelta(0):
+            return int(pd.Timedelta(days=1) / step)
+        return 1
+    return SEASON_BY_FREQ.get(base, 1)
+
+
+def _prepared(series: pd.Series, season_length: int | None) -> tuple[pd.Series, str, int]:
+    if not isinstance(series, pd.Series):
+        raise ValueError(f"series must be a pandas Series, got {type(series).__name__}")
+    freq = _frequency(series)
+    values = pd.to_numeric(series, errors="coerce").astype("float64")
+    if values.isna().any():
+        raise ValueError(f"the series has {int(values.isna().sum())} missing or non-numeric values: fill them "
+                         "(a day without sales is 0)")
+    if len(values) < MIN_POINTS:
+        raise ValueError(f"the series needs at least {MIN_POINTS} points to forecast, got {len(values)}")
+    m = season_length_for(freq) if season_length is None else int(season_length)
+    if m < 1:
+        raise ValueError("season_length must be a positive number of steps (1 = no seasonality)")
+    index = pd.DatetimeIndex(values.index, freq=freq)
+    return pd.Series(values.to_numpy(), index=index, name=series.name), freq, m
+
+
+@dataclass(frozen=True)
+class ForecastModel:
+    """The chosen ETS form and its fit."""
+
+    trend: str | None
+    damped: bool
+    seasonal: str | None
+    season_length: int
+    aicc: float
+    result: object  # statsmodels ETSResults
+
+    @property
+    def label(self) -> str:
+        parts = ["level"]
+        if self.trend:
+            parts.append("damped trend" if self.damped else "trend")
+        if self.seasonal:
+            parts.append(f"season of {self.season_length}")
+        return "ETS (" + ", ".join(parts) + ")"
+
+
+def _candidates(n: int, m: int) -> list[tuple[str | None, bool, str | None]]:
+    forms = [(None, False, None)]
+    if n >= 6:
+        forms.append(("add", True, None))
+    if m > 1 and n >= 2 * m + 2:
+        forms.append((None, False, "add"))
+        forms.append(("add", True, "add"))
+    return forms
+
+
+def fit_model(series: pd.Series, *, season_length: int | None = None) -> ForecastModel:
+    """The additive ETS form with the lowest AICc on series (see the module's docstring)."""
+    values, _freq, m = _prepared(series, season_length)
+    best = None
+    for trend, damped, seasonal in _candidates(len(values), m):
+        model = ETSModel(values, error="add", trend=trend, damped_trend=damped, seasonal=seasonal,
+                         seasonal_periods=m if seasonal else None, initialization_method="estimated")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            result = model.fit(disp=False, maxiter=2000)
+        aicc = float(result.aicc) if np.isfinite(result.aicc) else float(result.aic)
+        if not np.isfinite(aicc):
+            continue
+        if best is None or aicc < best.aicc:
+            best = ForecastModel(trend, damped, seasonal, m, aicc, result)
+    if best is None:
+        raise ValueError("no exponential smoothing model could be fitted to the series")
+    return best
+
+
+def fit_forecast(series: pd.Series, horizon: int, *, season_length: int | None = None) -> pd.DataFrame:
+    """Forecast the next `horizon` steps of a regular series.
+
+    Returns a DataFrame indexed by the next horizon timestamps (the series' frequency) with
+    columns mean, lower, upper: the point forecast and its 95% prediction interval."""
+    if int(horizon) < 1:
+        raise ValueError("horizon must be at least 1 step")
+    fitted = fit_model(series, season_length=season_length)
+    n = len(series)
+    frame = fitted.result.get_prediction(start=n, end=n + int(horizon) - 1).summary_frame(alpha=1 - INTERVAL)
+    out = pd.DataFrame({"mean": frame["mean"].to_numpy(dtype="float64"),
+                        "lower": frame["pi_lower"].to_numpy(dtype="float64"),
+                        "upper": frame["pi_upper"].to_numpy(dtype="float64")},
+                       index=_future_index(series, int(horizon)))
+    return out
+
+
+def _future_index(series: pd.Series, horizon: int) -> pd.DatetimeIndex:
+    freq = _frequency(series)
+    return pd.date_range(series.index[-1], periods=horizon + 1, freq=freq)[1:]
+
+
+def seasonal_naive(series: pd.Series, horizon: int, *, season_length: int | None = None) -> pd.Series:
+    """The seasonal-naive forecast: each step repeats the value one season earlier (the last
+    value when the season is 1 or longer than the series)."""
+    values, _freq, m = _prepared(series, season_length)
+    if m > len(values):
+        m = 1
+    last_season = values.to_numpy()[-m:]
+    repeated = np.resize(last_season, int(horizon)) if m > 1 else np.full(int(horizon), last_season[-1])
+    return pd.Series(repeated, index=_future_index(series, int(horizon)), name="seasonal_naive")
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """Rolling-origin scores of the model and of seasonal naive over the same origins.
+
+    MASE: mean absolute error over the in-sample mean absolute seasonal difference (below 1
+    beats seasonal naive in-sample); MAPE: mean absolute percentage error over non-zero
+    actuals (NaN if every actual is zero)."""
+
+    origins: int
+    horizon: int
+    season_length: int
+    mase: float
+    mape: float
+    baseline_mase: float
+    baseline_mape: float
+    errors: pd.DataFrame  # origin, step, actual, forecast, baseline
+
+    @property
+    def beats_baseline(self) -> bool:
+        return bool(self.mase < self.baseline_mase)
+
+    def verdict(self) -> str:
+        if self.beats_baseline:
+            return (f"The forecast beats seasonal naive: MASE {self.mase:.2f} against {self.baseline_mase:.2f} "
+                    f"over {self.origins} backtest origins.")
+        return (f"The forecast does NOT beat seasonal naive (MASE {self.mase:.2f} against {self.baseline_mase:.2f} "
+                f"over {self.origins} origins): use the seasonal-naive figures or more history.")
+
+
+def backtest(series: pd.Series, horizon: int, *, origins: int = 5, season_length: int | None = None,
+             min_train: int | None = None) -> Backtest:
+    """Refit at `origins` rolling origins (the last ones of the series, `horizon` apart) and
+    score the forecasts of the following `horizon` steps against the actuals."""
+    values, _freq, m = _prepared(series, season_length)
+    horizon, origins = int(horizon), int(origins)
+    if horizon < 1 or origins < 1:
+        raise ValueError("horizon and origins must be at least 1")
+    min_train = min_train or max(MIN_POINTS, 2 * m + 2 if m > 1 else MIN_POINTS)
+    first_origin = len(values) - origins * horizon
+    if first_origin < min_train:
+        raise ValueError(f"the series is too short for {origins} origins of {horizon} steps: it needs at least "
+                         f"{min_train + origins * horizon} points, has {len(values)}")
+    rows = []
+    for k in range(origins):
+        cut = first_origin + k * horizon
+        train, test = values.iloc[:cut], values.iloc[cut:cut + horizon]
+        forecast = fit_forecast(train, horizon, season_length=m)["mean"]
+        baseline = seasonal_naive(train, horizon, season_length=m)
+        for step, (actual, f, b) in enumerate(zip(test.to_numpy(), forecast.to_numpy(), baseline.to_numpy()), 1):
+            rows.append({"origin": test.index[0], "step": step, "actual": actual, "forecast": f, "baseline": b})
+    errors = pd.DataFrame(rows)
+    scale = _mase_scale(values.iloc[:first_origin].to_numpy(), m)
+    return Backtest(
+        origins=origins, horizon=horizon, season_length=m,
+        mase=_mase(errors["actual"], errors["forecast"], scale), mape=_mape(errors["actual"], errors["forecast"]),
+        baseline_mase=_mase(errors["actual"], errors["baseline"], scale),
+        baseline_mape=_mape(errors["actual"], errors["baseline"]), errors=errors,
+    )
+
+
+def _mase_scale(train: np.ndarray, m: int) -> float:
+    """The in-sample mean absolute seasonal difference; for a series that repeats its seasons
+    exactly (a zero scale) the one-step difference, so that scores stay comparable."""
+    for lag in dict.fromkeys((m if m < len(train) else 1, 1)):
+        diffs = np.abs(train[lag:] - train[:-lag])
+        scale = float(diffs.mean()) if len(diffs) else 0.0
+        if scale > 0:
+            return scale
+    return float("nan")
+
+
+def _mase(actual: pd.Series, forecast: pd.Series, scale: float) -> float:
+    return float(np.mean(np.abs(actual.to_numpy() - forecast.to_numpy())) / scale)
+
+
+def _mape(actual: pd.Series, forecast: pd.Series) -> float:
+    a, f = actual.to_numpy(dtype="float64"), forecast.to_numpy(dtype="float64")
+    nonzero = a != 0
+    if not nonzero.any():
+        return float("nan")
+    return float(np.mean(np.abs((a[nonzero] - f[nonzero]) / a[nonzero])))
