@@ -1,0 +1,134 @@
+"""Anomalies in a metric's series, and which dimension values explain a change in a total.
+
+Detection: the series (on the log scale when it is never negative) is decomposed by robust
+STL (statsmodels) into trend, season and remainder; each point's score is its remainder over a robust spread (1.4826 x the median
+absolute deviation of the remainders, a standard deviation for normal noise). A point is
+anomalous when |score| reaches the sensitivity's threshold. Series too short for a season
+fall back to a rolling median baseline.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from statsmodels.tsa.seasonal import STL
+
+from models.forecast import season_length_for
+
+# Sensitivity -> |robust z| threshold: "high" flags more (and more false alarms). The in-sample
+# remainders of a robust STL fit are a little tighter than the noise (the fit follows part of
+# it), so the thresholds sit above the textbook 3 to 4: on clean hourly data with 5% noise
+# "medium" raised at most one alarm in 336 points over eight seeds.
+SENSITIVITY = {"low": 7.0, "medium": 5.5, "high": 4.0}
+MAD_TO_SD = 1.4826
+
+
+@dataclass(frozen=True)
+class Detection:
+    """Per point: value, expected (trend + season), score (robust z of the remainder), is_anomaly."""
+
+    frame: pd.DataFrame
+    threshold: float
+    period: int
+    method: str
+
+    @property
+    def anomalies(self) -> pd.DataFrame:
+        return self.frame[self.frame["is_anomaly"]]
+
+
+def _threshold(sensitivity: str | float) -> float:
+    if isinstance(sensitivity, str):
+        if sensitivity not in SENSITIVITY:
+            raise ValueError(f"sensitivity must be one of {list(SENSITIVITY)} or a positive number")
+        return SENSITIVITY[sensitivity]
+    if not sensitivity > 0:
+        raise ValueError("a numeric sensitivity is the |z| threshold and must be positive")
+    return float(sensitivity)
+
+
+def detect(series: pd.Series, *, period: int | None = None, sensitivity: str | float = "medium",
+           direction: str = "both") -> Detection:
+    """Score every point of a regular series (see the module's docstring).
+
+    period: the seasonal period in steps (default from the index's frequency: 24 for hourly,
+    7 for daily, 1440 / step for sub-hourly steps); direction: "both", "up" (only rises are
+    anomalies) or "down"."""
+    if direction not in ("both", "up", "down"):
+        raise ValueError("direction must be 'both', 'up' or 'down'")
+    if not isinstance(series.index, pd.DatetimeIndex):
+        raise ValueError("the series needs a DatetimeIndex")
+    values = pd.to_numeric(series, errors="coerce").astype("float64")
+    if values.isna().any():
+        raise ValueError("the series has missing values: fill them (no visits in a minute is 0)")
+    if len(values) < 8:
+        raise ValueError(f"the series needs at least 8 points, got {len(values)}")
+    threshold = _threshold(sensitivity)
+    if period is None:
+        freq = series.index.freqstr or pd.infer_freq(series.index)
+        if freq is None:
+            raise ValueError("the series is not regular: resample it or give period")
+        period = season_length_for(freq)
+    period = int(period)
+    raw = values.to_numpy()
+    # Counts and money are non-negative and vary in proportion to their level (a busy hour
+    # swings by more visitors than a quiet one): on the log scale that noise is even, so one
+    # spread serves every hour. Series with negative values are scored as they are.
+    logged = bool((raw >= 0).all())
+    x = np.log1p(raw) if logged else raw
+    if period >= 2 and len(x) >= 2 * period + 1:
+        # A wide seasonal smoother keeps the daily shape steady across the seasons: with the
+        # default (7) the season bends towards each day's noise, shrinking the remainders
+        # that the spread is measured on and making ordinary points look extreme.
+        cycles = len(x) // period
+        fit = STL(x, period=period, seasonal=max(7, 2 * cycles + 1), robust=True).fit()
+        expected = fit.trend + fit.seasonal
+        method = f"robust STL, period {period}"
+    else:
+        window = max(3, min(len(x) // 4 * 2 + 1, 61))
+        expected = pd.Series(x).rolling(window, center=True, min_periods=1).median().to_numpy()
+        method = f"rolling median of {window}"
+    remainder = x - expected
+    score = remainder / _spread(remainder)
+    if logged:
+        expected = np.expm1(expected)
+    flagged = np.abs(score) >= threshold
+    if direction == "up":
+        flagged &= score > 0
+    elif direction == "down":
+        flagged &= score < 0
+    frame = pd.DataFrame({"value": raw, "expected": expected, "score": score, "is_anomaly": flagged}, index=series.index)
+    return Detection(frame=frame, threshold=threshold, period=period, method=method)
+
+
+def _mad(values: np.ndarray) -> float:
+    return float(MAD_TO_SD * np.median(np.abs(values - np.median(values))))
+
+
+def _spread(remainder: np.ndarray) -> float:
+    spread = _mad(remainder)
+    return spread if spread > 0 else max(float(np.std(remainder)), 1e-12)
+
+
+def explain_change(before: pd.DataFrame, after: pd.DataFrame, *, dimension: str, value: str) -> pd.DataFrame:
+    """Which values of `dimension` account for the change of the total of `value` between two
+    frames (e.g. sessions per channel last hour against the same hour last week).
+
+    Returns dimension, before, after, change, share_of_change (change / total change; the
+    shares sum to 1 when the total moved), sorted by |change|, largest first."""
+    for name, frame in (("before", before), ("after", after)):
+        missing = [c for c in (dimension, value) if c not in frame.columns]
+        if missing:
+            raise ValueError(f"{name} lacks column(s) {missing}")
+    a = before.groupby(dimension)[value].sum()
+    b = after.groupby(dimension)[value].sum()
+    keys = a.index.union(b.index)
+    a, b = a.reindex(keys, fill_value=0).astype("float64"), b.reindex(keys, fill_value=0).astype("float64")
+    change = b - a
+    total = float(change.sum())
+    out = pd.DataFrame({dimension: keys.astype(str), "before": a.to_numpy(), "after": b.to_numpy(),
+                        "change": change.to_numpy()})
+    out["share_of_change"] = out["change"] / total if total != 0 else np.nan
+    order = np.argsort(-np.abs(out["change"].to_numpy()), kind="stable")
+    return out.iloc[order].reset_index(drop=True)
