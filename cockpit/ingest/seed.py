@@ -10,7 +10,7 @@ from sqlalchemy import Engine, delete, func, select
 from tqdm import tqdm
 
 from cockpit import alerts
-from cockpit.db.dialect import secondary_indexes_dropped
+from cockpit.db.dialect import executemany_columns, secondary_indexes_dropped
 from cockpit.db.schema import TABLES, Base, Customer, RefreshRun
 from cockpit.ingest.simulator_source import (
     SimParams,
@@ -21,7 +21,7 @@ from cockpit.ingest.simulator_source import (
     write_catalog,
     write_watermark,
 )
-from cockpit.ingest.writer import WriteResult, records, write_batch
+from cockpit.ingest.writer import WriteResult, column_values, write_batch
 from cockpit.metrics.aggregate import rebuild_range
 from cockpit.timebuckets import day_start_minute, local_day_of
 from data import simulator
@@ -102,9 +102,11 @@ def seed_history(
     total = WriteResult()
     with engine.begin() as conn:
         write_catalog(conn, catalog)
-        conn.execute(Customer.__table__.insert(), records(state.customers, ["customer_id", "created_ts_utc", "region", "acquisition_channel"]))
+        columns = ["customer_id", "created_ts_utc", "region", "acquisition_channel"]
+        executemany_columns(conn, Customer.__table__.insert(), columns, column_values(state.customers, columns))
         alerts.seed_default_rules(conn, now_minute)
-        cache: dict = {}
+        # The customers just written, for load_state's cache (see the loop below).
+        cache: dict = {"customer_count": len(state.customers), "customers": state.customers}
         state = load_state(conn, cache, catalog, params.scenario_obj)  # as the database holds it
     windows = list(range(start, end, DAY))
     bar = tqdm(total=len(windows), desc="seeding days", unit="day", file=sys.stderr, disable=not progress)
@@ -121,6 +123,10 @@ def seed_history(
             with engine.begin() as conn:
                 total.merge(write_batch(conn, due, tz))
                 park(conn, parked)
+                # The day's new customers were all written (none is dated after the end of
+                # history), so the simulator's list is the database's: load_state's cache takes
+                # it instead of re-reading every customer each day (its count check still guards).
+                cache.update(customer_count=len(state.customers), customers=state.customers)
                 # The database is the truth about stock (returns dated later were written with
                 # their order's day), so the next day starts from what it holds.
                 state = load_state(conn, cache, catalog, params.scenario_obj)

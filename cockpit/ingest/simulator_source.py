@@ -172,6 +172,9 @@ def split_due(frames: dict[str, pd.DataFrame], end_minute: int) -> tuple[dict[st
             continue
         stamps = frame[column] * (60 if column == "minute_utc" else 1)
         later = stamps >= end_ts
+        if not later.any():  # most frames of a seeded day: nothing to filter or park
+            due[name] = frame
+            continue
         due[name] = frame[~later]
         for row, stamp in zip(records(frame[later]), stamps[later].to_numpy()):
             parked.append({"due_minute_utc": int(stamp) // 60, "kind": name, "payload_json": json.dumps(row)})
