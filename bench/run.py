@@ -19,6 +19,9 @@ BENCHMARKS = {
     "history": "bench.history",
     "naive": "bench.naive",
     "panel_reads": "bench.panel_reads",
+    "viewers": "bench.viewers",
+    "memory": "bench.memory",
+    "browser": "bench.browser",
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 

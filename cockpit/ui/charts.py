@@ -14,7 +14,6 @@ from plotly.subplots import make_subplots
 import streamlit as st
 
 from cockpit.panels import entity_levels
-from cockpit.ui import shell
 from cockpit.ui.i18n import t
 from cockpit.ui.widgets import (
     LEVEL_HEX,
@@ -37,7 +36,7 @@ def pct(value: float | None, digits: int = 2) -> str:
 
 def _layout(figure: go.Figure, title: str, height: int = 320) -> go.Figure:
     figure.update_layout(title=title, height=height, margin={"l": 10, "r": 10, "t": 44, "b": 10},
-                         template=shell.plotly_template(), legend={"orientation": "h", "y": -0.15})
+                         legend={"orientation": "h", "y": -0.15})
     return figure
 
 
@@ -476,3 +475,46 @@ def audit_table(audit: pd.DataFrame, tz: ZoneInfo, verbs, actors) -> pd.DataFram
     frame = frame.assign(when=when, how=frame["automatic"].map({True: t("automatic"), False: t("manual")}))
     return frame[["when", "actor", "how", "verb", "entity_kind", "entity_id", "result", "message", "before_json",
                   "after_json"]]
+
+
+def forecast_figure(history: pd.DataFrame, ahead: pd.DataFrame, title: str, days_shown: int = 56) -> go.Figure:
+    """Daily units (the last days_shown days) and the forecast with its 95% interval as a band."""
+    recent = history.sort_values("day").tail(days_shown)
+    figure = go.Figure()
+    figure.add_scatter(x=recent["day"], y=recent["units"], mode="lines+markers", name=t("Units sold"),
+                       line={"color": "#1f77b4"}, marker={"size": 4})
+    if not ahead.empty:
+        figure.add_scatter(x=ahead["day"], y=ahead["upper"], mode="lines", line={"width": 0}, showlegend=False,
+                           hoverinfo="skip")
+        figure.add_scatter(x=ahead["day"], y=ahead["lower"], mode="lines", line={"width": 0}, fill="tonexty",
+                           fillcolor="rgba(255,127,14,0.2)", name=t("95% interval"))
+        figure.add_scatter(x=ahead["day"], y=ahead["mean"], mode="lines", line={"color": "#ff7f0e", "dash": "dash"},
+                           name=t("Forecast"))
+    return _layout(figure, title, height=360)
+
+
+def anomaly_figure(series: pd.DataFrame, tz, title: str) -> go.Figure:
+    """Hourly sessions against the model's expectation, anomalies marked."""
+    when = pd.to_datetime(series["hour_utc"].to_numpy() * 3600, unit="s", utc=True).tz_convert(tz).tz_localize(None)
+    figure = go.Figure()
+    figure.add_scatter(x=when, y=series["sessions"], mode="lines", name=t("Sessions per hour"), line={"color": "#1f77b4"})
+    figure.add_scatter(x=when, y=series["expected"], mode="lines", name=t("Expected"),
+                       line={"color": "#7f7f7f", "dash": "dot"})
+    flagged = series["is_anomaly"].to_numpy(dtype=bool)
+    if flagged.any():
+        figure.add_scatter(x=when[flagged], y=series.loc[flagged, "sessions"], mode="markers", name=t("Anomaly"),
+                           marker={"color": "#d62728", "size": 10, "symbol": "x"})
+    return _layout(figure, title, height=320)
+
+
+def forecast_scores_table(scores: pd.DataFrame) -> pd.DataFrame:
+    table = scores[["kind", "key", "model", "mase", "baseline_mase", "mape", "beats_baseline", "verdict"]].copy()
+    table.columns = [t("Kind"), t("Series"), t("Model"), t("MASE"), t("Seasonal naive MASE"), t("MAPE"),
+                     t("Beats naive"), t("Verdict")]
+    return table
+
+
+def change_table(explanation: pd.DataFrame) -> pd.DataFrame:
+    table = explanation.head(5).copy()
+    table.columns = [t("Channel"), t("Same hour a week ago"), t("This hour"), t("Change"), t("Share of the change")]
+    return table

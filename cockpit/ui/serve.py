@@ -15,7 +15,12 @@ def main(argv: list[str] | None = None) -> None:
     # it does not know from the file names (/stock-levels on a TV that reconnects after
     # a restart) gets "Page not found". app.py lists every page itself, so say so up front.
     PagesManager.uses_pages_directory = False
-    cli.main(args=["run", str(APP), *(sys.argv[1:] if argv is None else argv)], prog_name="streamlit")
+    options = list(sys.argv[1:] if argv is None else argv)
+    # A served cockpit does not reload its code when a file changes: a reload mid-session
+    # swaps the classes cached values are made of (st.cache_data then fails to copy them).
+    if not any(option.startswith("--server.fileWatcherType") for option in options):
+        options = ["--server.fileWatcherType", "none", *options]
+    cli.main(args=["run", str(APP), *options], prog_name="streamlit")
 
 
 if __name__ == "__main__":

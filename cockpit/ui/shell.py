@@ -70,10 +70,6 @@ def is_wall() -> bool:
     return st.query_params.get("mode") == "wall"
 
 
-def plotly_template() -> str:
-    return "plotly_dark" if is_wall() else "plotly_white"
-
-
 def navigation_position() -> str:
     return "hidden" if is_wall() else "sidebar"
 
