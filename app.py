@@ -12,6 +12,8 @@ pages = {
     "stock": st.Page("pages/03_stock.py", title=t("Stock water-level"), icon=":material/inventory_2:", url_path="stock-levels"),
     "ads": st.Page("pages/04_ads.py", title=t("Ads & ROI"), icon=":material/campaign:", url_path="ads-roi"),
     "alerts": st.Page("pages/05_alerts.py", title=t("Alerts & actions"), icon=":material/notifications_active:", url_path="alerts-actions"),
+    "forecasts": st.Page("pages/06_forecasts.py", title=t("Forecasts & anomalies"), icon=":material/insights:",
+                         url_path="forecasts-anomalies"),
 }
 navigation = st.navigation(list(pages.values()), position=shell.navigation_position())
 shell.decorate(pages, navigation)

@@ -43,6 +43,8 @@ class Settings:
     max_catchup_minutes: int = 1440
     # COCKPIT_PORT: the Streamlit app's port for `python -m cockpit run`.
     port: int = 8501
+    # COCKPIT_FORECAST_MINUTES: how often the scheduler refits the sales forecasts.
+    forecast_minutes: int = 60
 
     @property
     def tz(self) -> ZoneInfo:
@@ -94,4 +96,5 @@ def load_settings(env: dict | None = None) -> Settings:
         rule_profile=env.get("COCKPIT_RULE_PROFILE") or None,
         max_catchup_minutes=_int(env, "COCKPIT_MAX_CATCHUP_MINUTES", base.max_catchup_minutes, minimum=1),
         port=_int(env, "COCKPIT_PORT", base.port, minimum=1),
+        forecast_minutes=_int(env, "COCKPIT_FORECAST_MINUTES", base.forecast_minutes, minimum=1),
     )

@@ -159,6 +159,16 @@ def publish_views(settings: Settings, data_minute: int | None = None) -> Publish
     return report
 
 
+def forecast_job(settings: Settings):
+    """The scheduler's slow job: refit and publish the sales forecasts (cockpit.forecasting)."""
+    from cockpit import forecasting  # statsmodels is imported only by the processes that fit
+
+    run = forecasting.publish_forecasts(get_engine(settings.db_url), settings.tz)
+    if run is not None:
+        log.info("forecasts: %d series for minute %d in %.1fs", run.series, run.data_minute, run.seconds)
+    return run
+
+
 def _metric_reader(conn: Connection, data_minute: int | None, tz):
     """The alert evaluator's reader. Rules are evaluated at the wall-clock minute; a window
     lying wholly after the newest ingested minute has no data (a stalled feed is "no data",

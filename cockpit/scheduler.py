@@ -16,7 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, delete, or_, update
@@ -43,10 +43,15 @@ class SlowJob:
     function: Callable[[Settings], object]
     trigger: str
     trigger_args: dict = field(default_factory=dict)
+    interval_setting: str | None = None  # a Settings field giving the interval in minutes
+    at_start_after_s: float | None = None  # also run this many seconds after the start
 
 
 SLOW_JOBS: list[SlowJob] = [
     SlowJob("retention", jobs.apply_retention, "interval", {"hours": 1}),
+    # Forecasts once soon after the start (a fresh demo shows them within a minute), then on
+    # COCKPIT_FORECAST_MINUTES.
+    SlowJob("forecasts", jobs.forecast_job, "interval", interval_setting="forecast_minutes", at_start_after_s=15),
 ]
 
 
@@ -140,8 +145,13 @@ class CockpitScheduler:
         )
         self.scheduler.add_job(self.tick, id="refresh-at-start", replace_existing=True)
         for job in SLOW_JOBS:
+            trigger_args = dict(job.trigger_args)
+            if job.interval_setting:
+                trigger_args["minutes"] = getattr(self.settings, job.interval_setting)
+            if job.at_start_after_s is not None:
+                trigger_args["next_run_time"] = datetime.now(timezone.utc) + timedelta(seconds=job.at_start_after_s)
             self.scheduler.add_job(
-                self.run_slow_job, job.trigger, args=[job], id=job.job_id, replace_existing=True, **job.trigger_args
+                self.run_slow_job, job.trigger, args=[job], id=job.job_id, replace_existing=True, **trigger_args
             )
         self.prepare()
         self.scheduler.start()

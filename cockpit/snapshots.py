@@ -104,6 +104,9 @@ class _Encoder:
                 values = series.array
                 columns.append([name, dtype, self.buffer(np.asarray(values._data, dtype="<i8").tobytes()),
                                 self.buffer(np.asarray(values._mask, dtype="|b1").tobytes())])
+            elif dtype.startswith("datetime64[") and "," not in dtype:  # naive timestamps: their integer ticks
+                ticks = np.ascontiguousarray(series.to_numpy().view("<i8"))
+                columns.append([name, dtype, self.buffer(ticks.tobytes())])
             elif dtype in ("str", "string", "object"):
                 items = [None if (item is None or (isinstance(item, float) and math.isnan(item))) else self.value(item)
                          for item in series.tolist()]
@@ -164,6 +167,8 @@ class _Decoder:
                 data[name] = self.array(column[2], NUMERIC_KINDS[dtype])
             elif dtype == "Int64":
                 data[name] = pd.arrays.IntegerArray(self.array(column[2], "<i8"), self.array(column[3], "|b1"))
+            elif dtype.startswith("datetime64["):
+                data[name] = self.array(column[2], "<i8").view(dtype)
             elif dtype == "object":
                 values = np.empty(len(column[2]), dtype=object)
                 values[:] = [self.value(item) for item in column[2]]
@@ -215,9 +220,20 @@ def fetch(conn: Connection, name: str, params: dict, data_minute: int) -> Any | 
     return None if payload is None else decode(payload)
 
 
-def forget_all(conn: Connection) -> None:
-    """Drop every snapshot: something the pages show changed outside the refresh."""
-    conn.execute(delete(SNAPSHOTS))
+def fetch_latest(conn: Connection, name: str, params: dict) -> tuple[int, Any] | None:
+    """(data minute, value) of the view's newest snapshot whatever its minute, or None: for
+    results the scheduler recomputes on a slow cadence (forecasts), shown with their age."""
+    row = conn.execute(
+        select(SNAPSHOTS.c.data_minute_utc, SNAPSHOTS.c.payload).where(
+            SNAPSHOTS.c.name == name, SNAPSHOTS.c.params == params_key(params))
+    ).first()
+    return None if row is None else (int(row[0]), decode(row[1]))
+
+
+def forget_all(conn: Connection, *, keep: tuple[str, ...] = ("forecasts",)) -> None:
+    """Drop every snapshot but the slow-cadence ones in `keep`: something the pages show
+    changed outside the refresh (forecasts do not depend on actions)."""
+    conn.execute(delete(SNAPSHOTS).where(SNAPSHOTS.c.name.not_in(keep)))
 
 
 def published(conn: Connection) -> list[tuple]:

@@ -10,11 +10,14 @@ from __future__ import annotations
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
+import numpy as np
+import pandas as pd
 from sqlalchemy import Connection
 
 from cockpit import actions, alerts, panels, snapshots
 from cockpit.metrics import ads, read, stock, traffic
 from cockpit.timebuckets import day_start_minute, local_day_of
+from models import anomaly
 
 WEEK = 7 * 1440
 DEFAULT_SLOW_DAYS = 14  # the stock page's "slow mover" default
@@ -140,10 +143,63 @@ def alerts_page(conn: Connection, data_minute: int, tz: ZoneInfo) -> dict:
     }
 
 
+ANOMALY_DAYS = 14  # the hours scored and drawn
+BASELINE_WEEKS = 3  # an hour is compared with the same hour of the weeks before
+RECENT_HOURS = 48  # anomalies listed on the page
+WEEK_HOURS = 7 * 24
+
+
+def traffic_anomalies(conn: Connection, data_minute: int, tz: ZoneInfo, sensitivity: str = "medium") -> dict:
+    """Hourly sessions of the last ANOMALY_DAYS complete hours scored by models.anomaly against
+    the median of the same hour in the BASELINE_WEEKS weeks before (daily and weekly shapes at
+    once; square-root scale for counts), or against robust STL with a daily season while the
+    shop has less history; recent anomalies explained by channel against the same hour a week
+    earlier.
+
+    Returns {"series": hour_utc, sessions, expected, score, is_anomaly; "anomalies": the
+    recent flagged hours; "explanations": {str(hour_utc): explain_change frame}; "method"}."""
+    end_hour = (data_minute + 1) // 60  # complete hours only
+    first_hour = end_hour - ANOMALY_DAYS * 24
+    read_from = first_hour - BASELINE_WEEKS * WEEK_HOURS
+    hourly = traffic.hourly_sessions(conn, read_from, end_hour)
+    total = hourly.groupby("hour_utc")["sessions"].sum().reindex(range(read_from, end_hour), fill_value=0)
+    empty = {"series": pd.DataFrame(columns=["hour_utc", "sessions", "expected", "score", "is_anomaly"]),
+             "anomalies": pd.DataFrame(columns=["hour_utc", "sessions", "expected", "score"]), "explanations": {},
+             "method": "", "threshold": 0.0}
+    active = np.flatnonzero(total.to_numpy() > 0)
+    if len(active) == 0 or end_hour - (read_from + active[0]) < 49:
+        return empty
+    total = total.iloc[active[0]:]  # from the shop's first traffic
+    index = pd.DatetimeIndex(pd.to_datetime(total.index.to_numpy() * 3600, unit="s"), freq="h")
+    series_in = pd.Series(total.to_numpy(dtype="float64"), index=index)
+    if len(total) > BASELINE_WEEKS * WEEK_HOURS:
+        detection = anomaly.detect(series_in, period=WEEK_HOURS, baseline="seasonal_median", seasons=BASELINE_WEEKS,
+                                   transform="sqrt", sensitivity=sensitivity)
+    else:
+        detection = anomaly.detect(series_in, period=24, transform="sqrt", sensitivity=sensitivity)
+    frame = detection.frame
+    shown = total.index.to_numpy() >= first_hour
+    series = pd.DataFrame({"hour_utc": total.index.to_numpy(dtype="int64")[shown],
+                           "sessions": total.to_numpy(dtype="int64")[shown],
+                           "expected": frame["expected"].to_numpy()[shown],
+                           "score": frame["score"].to_numpy()[shown],
+                           "is_anomaly": frame["is_anomaly"].to_numpy()[shown]})
+    flagged = series[series["is_anomaly"] & (series["hour_utc"] >= end_hour - RECENT_HOURS)]
+    explanations = {}
+    for hour in flagged["hour_utc"].tolist():
+        explanations[str(hour)] = anomaly.explain_change(
+            hourly[hourly["hour_utc"] == hour - WEEK_HOURS], hourly[hourly["hour_utc"] == hour],
+            dimension="channel", value="sessions")
+    anomalies = flagged[["hour_utc", "sessions", "expected", "score"]].reset_index(drop=True)
+    return {"series": series, "anomalies": anomalies, "explanations": explanations, "method": detection.method,
+            "threshold": detection.threshold}
+
+
 VIEWS: dict[str, Callable[..., Any]] = {
     "overview": overview, "overview_numbers": overview_numbers, "panel_states": panel_states, "traffic_page": traffic_page,
     "channel_detail": channel_detail, "stock_page": stock_page, "sku_detail": sku_detail, "ads_page": ads_page,
     "campaign_detail": campaign_detail, "open_alerts": open_alerts, "alerts_page": alerts_page,
+    "traffic_anomalies": traffic_anomalies,
 }
 
 # The views the scheduler publishes after each refresh, with the arguments every viewer of

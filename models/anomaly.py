@@ -1,8 +1,10 @@
 """Anomalies in a metric's series, and which dimension values explain a change in a total.
 
-Detection: the series (on the log scale when it is never negative) is decomposed by robust
-STL (statsmodels) into trend, season and remainder; each point's score is its remainder over a robust spread (1.4826 x the median
-absolute deviation of the remainders, a standard deviation for normal noise). A point is
+Detection: the series (on the log or square-root scale when it is never negative) is compared
+with an expected value, by default from robust STL (statsmodels: trend plus season), or the
+median of the same point in the previous seasons; each point's score is its remainder over a
+robust spread (1.4826 x the median absolute deviation of the remainders, a standard deviation
+for normal noise). A point is
 anomalous when |score| reaches the sensitivity's threshold. Series too short for a season
 fall back to a rolling median baseline.
 """
@@ -49,14 +51,22 @@ def _threshold(sensitivity: str | float) -> float:
 
 
 def detect(series: pd.Series, *, period: int | None = None, sensitivity: str | float = "medium",
-           direction: str = "both") -> Detection:
+           direction: str = "both", baseline: str = "stl", seasons: int = 3, transform: str = "log") -> Detection:
     """Score every point of a regular series (see the module's docstring).
 
     period: the seasonal period in steps (default from the index's frequency: 24 for hourly,
     7 for daily, 1440 / step for sub-hourly steps); direction: "both", "up" (only rises are
-    anomalies) or "down"."""
+    anomalies) or "down". baseline "stl" (robust STL) or "seasonal_median": the median of the
+    same point in the previous `seasons` periods (e.g. the same hour of the last three weeks
+    with period 168), which follows daily and weekly shapes at once; points without that much
+    history get no score. transform "log" (noise in proportion to the level), "sqrt" (counts:
+    Poisson noise) or "none"; non-negative series only for the first two."""
     if direction not in ("both", "up", "down"):
         raise ValueError("direction must be 'both', 'up' or 'down'")
+    if baseline not in ("stl", "seasonal_median"):
+        raise ValueError("baseline must be 'stl' or 'seasonal_median'")
+    if transform not in ("log", "sqrt", "none"):
+        raise ValueError("transform must be 'log', 'sqrt' or 'none'")
     if not isinstance(series.index, pd.DatetimeIndex):
         raise ValueError("the series needs a DatetimeIndex")
     values = pd.to_numeric(series, errors="coerce").astype("float64")
@@ -72,12 +82,25 @@ def detect(series: pd.Series, *, period: int | None = None, sensitivity: str | f
         period = season_length_for(freq)
     period = int(period)
     raw = values.to_numpy()
-    # Counts and money are non-negative and vary in proportion to their level (a busy hour
-    # swings by more visitors than a quiet one): on the log scale that noise is even, so one
-    # spread serves every hour. Series with negative values are scored as they are.
-    logged = bool((raw >= 0).all())
-    x = np.log1p(raw) if logged else raw
-    if period >= 2 and len(x) >= 2 * period + 1:
+    # Counts and money are non-negative and vary with their level (a busy hour swings by more
+    # visitors than a quiet one): on the log (or, for counts, square-root) scale that noise is
+    # even, so one spread serves every hour. Series with negative values are scored as they are.
+    if (raw < 0).any():
+        transform = "none"
+    forward, back = {"log": (np.log1p, np.expm1), "sqrt": (np.sqrt, np.square),
+                     "none": (lambda v: v, lambda v: v)}[transform]
+    x = forward(raw)
+    if baseline == "seasonal_median":
+        if period < 2 or seasons < 1:
+            raise ValueError("the seasonal-median baseline needs a period of at least 2 and seasons >= 1")
+        if len(x) <= seasons * period:
+            raise ValueError(f"the seasonal-median baseline needs more than {seasons} x {period} points, "
+                             f"got {len(x)}")
+        expected = np.full(len(x), np.nan)
+        lags = np.stack([x[seasons * period - k * period:len(x) - k * period] for k in range(1, seasons + 1)])
+        expected[seasons * period:] = np.median(lags, axis=0)
+        method = f"median of the previous {seasons} periods of {period}"
+    elif period >= 2 and len(x) >= 2 * period + 1:
         # A wide seasonal smoother keeps the daily shape steady across the seasons: with the
         # default (7) the season bends towards each day's noise, shrinking the remainders
         # that the spread is measured on and making ordinary points look extreme.
@@ -90,10 +113,11 @@ def detect(series: pd.Series, *, period: int | None = None, sensitivity: str | f
         expected = pd.Series(x).rolling(window, center=True, min_periods=1).median().to_numpy()
         method = f"rolling median of {window}"
     remainder = x - expected
-    score = remainder / _spread(remainder)
-    if logged:
-        expected = np.expm1(expected)
-    flagged = np.abs(score) >= threshold
+    scored = ~np.isnan(remainder)
+    score = np.full(len(x), np.nan)
+    score[scored] = remainder[scored] / _spread(remainder[scored])
+    expected = back(expected)
+    flagged = np.nan_to_num(np.abs(score), nan=0.0) >= threshold
     if direction == "up":
         flagged &= score > 0
     elif direction == "down":

@@ -10,7 +10,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import BigInteger, Connection, Integer, func, select
+from sqlalchemy import BigInteger, Connection, Integer, func, literal_column, select
 
 from cockpit.db.schema import AggSalesMinute, AggTrafficMinute, CartAdd, Channel, UvHour
 from cockpit.metrics.read import unique_visitors
@@ -286,3 +286,28 @@ def bucket_sums(
     frame = frame.drop(columns="bucket").set_index("minute_utc")
     frame = frame.reindex(pd.RangeIndex(start, end, bucket_minutes, name="minute_utc"), fill_value=0)
     return typed(frame.reset_index(), dtypes)
+
+
+MINUTES_PER_HOUR = literal_column("60", BigInteger)  # inline: the same expression in SELECT and GROUP BY
+
+
+def hourly_sessions(conn: Connection, start_hour: int, end_hour: int) -> pd.DataFrame:
+    """Sessions per whole UTC hour in [start_hour, end_hour) (epoch hours) and channel, zeros
+    filled: hour_utc, channel, sessions."""
+    hour = (AggTrafficMinute.minute_utc // MINUTES_PER_HOUR).label("hour_utc")
+    rows = conn.execute(
+        select(hour, AggTrafficMinute.channel, func.sum(AggTrafficMinute.sessions))
+        .where(AggTrafficMinute.minute_utc >= start_hour * 60, AggTrafficMinute.minute_utc < end_hour * 60)
+        .group_by(hour, AggTrafficMinute.channel)
+    ).all()
+    frame = to_frame(rows, ["hour_utc", "channel", "sessions"])
+    channels = sorted(set(frame["channel"])) if not frame.empty else []
+    full = pd.MultiIndex.from_product([range(start_hour, end_hour), channels], names=["hour_utc", "channel"])
+    if frame.empty:
+        return pd.DataFrame({"hour_utc": pd.Series(dtype="int64"), "channel": pd.Series(dtype="str"),
+                             "sessions": pd.Series(dtype="int64")})
+    frame["hour_utc"] = pd.to_numeric(frame["hour_utc"]).astype("int64")
+    frame["sessions"] = pd.to_numeric(frame["sessions"]).astype("int64")
+    out = frame.set_index(["hour_utc", "channel"]).reindex(full, fill_value=0).reset_index()
+    out["channel"] = out["channel"].astype("str")
+    return out

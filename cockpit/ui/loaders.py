@@ -145,6 +145,22 @@ def alerts_page(db_url: str, data_minute: int) -> dict:
     return _view(db_url, "alerts_page", data_minute)
 
 
+@st.cache_data(ttl=300, max_entries=8, show_spinner=False)
+def forecasts(db_url: str, data_minute: int, timezone: str):
+    """(minute the forecasts were computed for, their value) as the scheduler last published
+    them, or None before its first forecast run."""
+    from cockpit import forecasting
+
+    with get_engine(db_url).connect() as conn:
+        return forecasting.latest_forecasts(conn, settings().tz)
+
+
+@st.cache_data(ttl=3600, max_entries=8, show_spinner=False)
+def traffic_anomalies(db_url: str, hour_minute: int, timezone: str, sensitivity: str) -> dict:
+    """Keyed by the last complete hour's minute: the model reads whole hours only."""
+    return _view(db_url, "traffic_anomalies", hour_minute, sensitivity=sensitivity)
+
+
 def fresh_suggestion(db_url: str, sku: str, warehouse_id: str):
     """Not cached: the dialog must show the stock as it is now."""
     with get_engine(db_url).connect() as conn:

@@ -142,13 +142,15 @@ def test_the_format_round_trips_the_types_views_return():
         "kpis": Kpis(0, 60, 10, 2, 12, 40, 5, 3, 2, 99.5, 4),
         "numbers": [1, 2.5, float("nan"), -float("inf"), None, "s", True],
         "pair": (np.int64(7), np.float64(0.25)),
+        "days": pd.DataFrame({"day": pd.date_range("2026-11-01", periods=3, freq="D").astype("datetime64[ns]"),
+                              "units": [1, 2, 3]}),
     }
     back = snapshots.decode(snapshots.encode(value))
     assert_same(back, {**value, "pair": (7, 0.25)})
 
 
 @pytest.mark.parametrize("bad", [{1: "int key"}, {"s": {1, 2}}, pd.DataFrame({"v": [1]}, index=["a"]),
-                                 pd.DataFrame({"when": pd.to_datetime(["2026-11-11"])})])
+                                 pd.DataFrame({"when": pd.to_datetime(["2026-11-11"]).tz_localize("UTC")})])
 def test_the_format_refuses_what_it_cannot_carry(bad):
     with pytest.raises(snapshots.SnapshotFormatError):
         snapshots.encode(bad)

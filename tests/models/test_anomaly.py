@@ -69,3 +69,29 @@ def test_the_explanation_ranks_the_values_that_moved_the_total():
 def test_bad_input_is_refused(series, kwargs, message):
     with pytest.raises(ValueError, match=message):
         anomaly.detect(series, **kwargs)
+
+
+def hourly_counts(weeks: int, seed: int) -> pd.Series:
+    """Poisson visits with a daily and a weekly shape (weekends busier)."""
+    rng = np.random.default_rng(seed)
+    index = pd.date_range("2026-10-05", periods=weeks * 168, freq="h")  # a Monday
+    daily = 100 + 80 * np.sin((index.hour.to_numpy() - 6) / 24 * 2 * np.pi)
+    weekend = np.where(index.day_of_week.to_numpy() >= 5, 1.6, 1.0)
+    return pd.Series(rng.poisson(daily * weekend).astype("float64"), index=index)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_the_seasonal_median_baseline_follows_weekends_and_finds_a_drop(seed):
+    series = hourly_counts(5, seed)
+    quiet = anomaly.detect(series, period=168, baseline="seasonal_median", seasons=3, transform="sqrt")
+    assert quiet.frame["score"].iloc[: 3 * 168].isna().all()  # no baseline yet: no score
+    assert len(quiet.anomalies) <= 1  # busier weekends are not anomalies
+    broken = series.copy()
+    broken.iloc[4 * 168 + 40] *= 0.3  # an outage hour in the fifth week
+    found = anomaly.detect(broken, period=168, baseline="seasonal_median", seasons=3, transform="sqrt")
+    assert series.index[4 * 168 + 40] in found.anomalies.index
+
+
+def test_the_seasonal_median_baseline_needs_its_seasons_of_history():
+    with pytest.raises(ValueError, match="more than 3 x 168"):
+        anomaly.detect(hourly_counts(3, 0), period=168, baseline="seasonal_median", seasons=3)

@@ -24,7 +24,8 @@ from cockpit.timebuckets import day_start_minute, local_day_of
 from tests.cockpit.test_refresh import ROOT
 
 TZ = ZoneInfo("Asia/Shanghai")
-PAGES = ["pages/01_overview.py", "pages/02_traffic.py", "pages/03_stock.py", "pages/04_ads.py", "pages/05_alerts.py"]
+PAGES = ["pages/01_overview.py", "pages/02_traffic.py", "pages/03_stock.py", "pages/04_ads.py", "pages/05_alerts.py",
+         "pages/06_forecasts.py"]
 
 
 @pytest.fixture(scope="module")
@@ -277,3 +278,22 @@ def test_snoozing_an_alert_hides_it_from_the_overview_until_it_wakes(seeded_url,
     assert audit == [("snooze_alert", "done")]
     overview = app_for(seeded_url, monkeypatch)
     assert not any(row.message in e.value for e in [*overview.error, *overview.warning])
+
+
+def test_the_forecasts_page_waits_for_the_first_fit_then_shows_each_series_verdict(seeded_url, monkeypatch):
+    from cockpit import forecasting, snapshots
+
+    engine = get_engine(seeded_url)
+    with engine.begin() as conn:
+        conn.execute(snapshots.SNAPSHOTS.delete().where(snapshots.SNAPSHOTS.c.name == forecasting.VIEW))
+    at = app_for(seeded_url, monkeypatch, "pages/06_forecasts.py")
+    assert any("No forecast yet" in info.value for info in at.info)
+    run = forecasting.publish_forecasts(engine, TZ)
+    at = app_for(seeded_url, monkeypatch, "pages/06_forecasts.py")
+    series = at.selectbox(key="forecast_series")
+    assert len(series.options) == run.series > 0
+    # Two days of history: every series says it cannot be forecast yet, in words.
+    assert any("Not enough history" in warning.value for warning in at.warning)
+    assert at.radio(key="forecast_sensitivity").value == "medium"
+    at.radio(key="forecast_sensitivity").set_value("high").run()
+    assert not at.exception

@@ -1,0 +1,78 @@
+"""Forecasts & anomalies: daily sales forecasts per category and top SKU with their intervals and
+backtest against seasonal naive (refitted by the scheduler), and hourly traffic anomalies
+explained by channel."""
+import streamlit as st
+
+from cockpit.timebuckets import datetime_of_minute
+from cockpit.ui import charts, loaders, shell, widgets
+from cockpit.ui.i18n import t
+
+shell.require_frame()
+settings = loaders.settings()
+tz = settings.tz
+
+st.title(t("Forecasts & anomalies"))
+fresh = loaders.freshness(settings.db_url, settings.refresh_seconds)
+widgets.freshness_badge(fresh, tz, settings.refresh_seconds)
+if fresh.data_minute is None:
+    st.stop()
+
+st.subheader(t("Sales forecast, next 14 days"))
+loaded = loaders.guarded("forecasts", fresh.data_minute, loaders.forecasts, settings.db_url, fresh.data_minute,
+                         settings.timezone)
+if widgets.load_marker(loaded, tz) and loaded.value is None:
+    st.info(t("No forecast yet: the scheduler fits them {minutes} min apart, the first one shortly after it "
+              "starts (`python -m cockpit run`).", minutes=settings.forecast_minutes))
+elif loaded.value is not None:
+    computed_minute, result = loaded.value
+    scores, history, ahead = result["scores"], result["history"], result["forecasts"]
+    st.caption(t("Fitted on complete days up to {day}; computed at {when} ({tz}), refitted every {minutes} min.",
+                 day=datetime_of_minute(computed_minute, tz).strftime("%Y-%m-%d"),
+                 when=datetime_of_minute(computed_minute + 1, tz).strftime("%H:%M"), tz=tz.key,
+                 minutes=settings.forecast_minutes))
+    kinds = {"category": t("Category"), "sku": t("Top SKU")}
+    choices = [(kind, key) for kind, key in zip(scores["kind"], scores["key"])]
+    left, right = st.columns([1, 3])
+    with left:
+        chosen = st.selectbox(t("Series"), choices, format_func=lambda item: f"{kinds.get(item[0], item[0])}: {item[1]}",
+                              key="forecast_series")
+    kind, key = chosen
+    score = scores[(scores["kind"] == kind) & (scores["key"] == key)].iloc[0]
+    with left:
+        if score["model"]:
+            st.metric(t("Backtest MASE"), f"{score['mase']:.2f}" if score["mase"] == score["mase"] else "–",
+                      delta=f"{score['mase'] - score['baseline_mase']:+.2f} " + t("vs seasonal naive")
+                      if score["mase"] == score["mase"] else None, delta_color="inverse",
+                      help=t("Mean absolute error over the in-sample seasonal-naive error; below 1 is better "
+                             "than repeating last week."))
+            st.caption(score["model"])
+        (st.success if score["beats_baseline"] else st.warning)(score["verdict"])
+    with right:
+        widgets.show_figure(charts.forecast_figure(
+            history[(history["kind"] == kind) & (history["key"] == key)],
+            ahead[(ahead["kind"] == kind) & (ahead["key"] == key)],
+            t("{series}: units per day and forecast", series=key)))
+    with st.expander(t("Every series' backtest ({n})", n=len(scores))):
+        st.dataframe(charts.forecast_scores_table(scores), hide_index=True, width="stretch")
+
+st.subheader(t("Traffic anomalies"))
+sensitivity = st.radio(t("Sensitivity"), ["low", "medium", "high"], index=1, horizontal=True,
+                       format_func=lambda level: t(level), key="forecast_sensitivity")
+hour_minute = (fresh.data_minute + 1) // 60 * 60 - 1
+found = loaders.guarded(f"anomalies:{sensitivity}", hour_minute, loaders.traffic_anomalies, settings.db_url,
+                        hour_minute, settings.timezone, sensitivity)
+if widgets.load_marker(found, tz) and found.value is not None:
+    data = found.value
+    if data["series"].empty:
+        st.info(t("Not enough traffic history yet for the anomaly model."))
+    else:
+        widgets.show_figure(charts.anomaly_figure(data["series"], tz, t("Sessions per hour, last 14 days ({method})",
+                                                                          method=data["method"])))
+        if data["anomalies"].empty:
+            st.success(t("No anomaly in the last 48 hours at this sensitivity."))
+        for row in data["anomalies"].itertuples():
+            when = datetime_of_minute(int(row.hour_utc) * 60, tz).strftime("%Y-%m-%d %H:00")
+            st.markdown(t("**{when}**: {sessions:,} sessions against {expected:,.0f} expected (score {score:+.1f})",
+                          when=when, sessions=int(row.sessions), expected=row.expected, score=row.score))
+            st.dataframe(charts.change_table(data["explanations"][str(int(row.hour_utc))]), hide_index=True,
+                         width="stretch")
