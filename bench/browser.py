@@ -42,14 +42,13 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from bench.harness import BenchContext, Measurement, at_most
+from bench.harness import BenchContext, Measurement, at_most, wait_for_health
 from bench.panel_reads import LIVE_REFRESHES, SCENARIO, SEED, TZ, percentile
 from cockpit import jobs
 from cockpit.config import load_settings
@@ -183,15 +182,8 @@ def start_server(env: dict, log: Path, *, usage_stats: bool = False, app: Path |
 
 def wait_healthy(server: Server, timeout_s: float = 60) -> None:
     """Return once the server answers its health check; raise with its output if it does not."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            break
-        try:
-            if urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2).read() == b"ok":
-                return
-        except OSError:
-            time.sleep(0.2)
+    if wait_for_health(server.url, server.process, timeout_s):
+        return
     tail = server.log.read_text(errors="replace")[-2000:] if server.log.exists() else ""
     raise RuntimeError(f"the app server at {server.url} did not become healthy; its output ends:\n{tail}")
 

@@ -52,6 +52,21 @@ class Measurement:
     baseline_unit: str | None = None  # when the baseline is not in the value's unit (a ratio's reference time)
 
 
+def wait_for_health(url: str, process, timeout_s: float = 60) -> bool:
+    """Poll a Streamlit server's /_stcore/health until it answers "ok" (True), its process
+    exits or timeout_s passes (False)."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
 def timed(fn: Callable[[], object]) -> float:
     started = time.perf_counter()
     fn()

@@ -23,7 +23,7 @@ import pandas as pd
 from sqlalchemy import Connection, and_, case, func, select
 
 from bench.harness import BenchContext, Measurement, at_least, median_of, timed
-from bench.panel_reads import PAGES, day_windows, load, overview_numbers, seeded_shop
+from bench.panel_reads import PAGES, load, seeded_shop
 from cockpit import snapshots, views
 from cockpit.db.engine import get_engine
 from cockpit.db.frames import to_frame
@@ -184,8 +184,8 @@ def naive_stock_levels(conn: Connection, as_of_minute: int) -> pd.DataFrame:
 
 
 def naive_overview(conn: Connection, data_minute: int, tz: ZoneInfo) -> dict:
-    """The figures of bench.panel_reads.overview_numbers, from the raw event tables."""
-    windows = day_windows(data_minute, tz)
+    """The figures of cockpit.views.overview_numbers, from the raw event tables."""
+    windows = views.day_windows(data_minute, tz)
     end = data_minute + 1
     week = 7 * 1440
     result = {label: naive_kpis(conn, start, stop) for label, (start, stop) in windows.items()}
@@ -275,7 +275,7 @@ def run(ctx: BenchContext) -> list[Measurement]:
 
     def aggregates_pass():
         with engine.connect() as conn:
-            return overview_numbers(conn, shop.data_minute, shop.tz)
+            return views.overview_numbers(conn, shop.data_minute, shop.tz)
 
     naive_figures, ours_figures, aggregate_figures = naive_pass(), ours_pass(), aggregates_pass()  # also warms
     with engine.connect() as conn:

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -154,22 +154,6 @@ def seeded_shop(ctx: BenchContext, days: int | None = None, *, seed: int = SEED,
 
 
 # --- the pages' reads (cockpit/ui/loaders.py without Streamlit) ---------------------------------
-
-Call = Callable[..., Any]
-
-
-def plain(_name: str, fn: Callable, *args, **kwargs):
-    return fn(*args, **kwargs)
-
-
-def day_windows(data_minute: int, tz: ZoneInfo) -> dict[str, tuple[int, int]]:
-    return views.day_windows(data_minute, tz)
-
-
-def overview_numbers(conn: Connection, data_minute: int, tz: ZoneInfo) -> dict:
-    """The overview's figures computed from the aggregates (what bench.naive recomputes from raw rows)."""
-    return views.overview_numbers(conn, data_minute, tz)
-
 
 @dataclass(frozen=True)
 class Page:

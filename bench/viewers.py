@@ -39,14 +39,13 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine, event
 
-from bench.harness import BenchContext, Measurement, at_most
+from bench.harness import BenchContext, Measurement, at_most, wait_for_health
 from bench.panel_reads import SCENARIO, SEED, TZ, seeded_shop
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,15 +177,8 @@ class Server:
         return f"ws://127.0.0.1:{self.port}/_stcore/stream"
 
     def _wait_healthy(self, timeout_s: float = 60) -> None:
-        deadline = time.time() + timeout_s
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                if urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_stcore/health", timeout=2).read() == b"ok":
-                    return
-            except OSError:
-                time.sleep(0.2)
+        if wait_for_health(f"http://127.0.0.1:{self.port}", self.proc, timeout_s):
+            return
         self.stop()
         raise RuntimeError(f"the app server did not start; its log: {self.log_path}")
 

@@ -82,10 +82,6 @@ def guarded(name: str, data_minute: int, loader: Callable, *args) -> Loaded:
     return Loaded(value, None, data_minute)
 
 
-def day_windows(data_minute: int, tz) -> dict[str, tuple[int, int]]:
-    return views.day_windows(data_minute, tz)
-
-
 def _view(db_url: str, name: str, data_minute: int, **params):
     """The view published by the scheduler for data_minute, or computed here if it has not been."""
     with get_engine(db_url).connect() as conn:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bench.naive import differences, naive_kpis, naive_overview
-from bench.panel_reads import overview_numbers
+from cockpit.views import overview_numbers
 from cockpit.db.engine import get_engine
 from cockpit.ingest.seed import seed_history
 from cockpit.metrics.read import kpis

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import text
 
 from bench.harness import BenchContext
-from bench.panel_reads import TZ, overview_numbers, seeded_shop
+from bench.panel_reads import TZ, seeded_shop
+from cockpit.views import overview_numbers
 from bench.viewers import (OVERVIEW_TILES, Server, StatementCounter, SteppedScheduler, Viewer, copy_shop,
                            proc_cpu_seconds, proc_memory_mb, read_counts)
 from cockpit.db.engine import dispose_engines, get_engine
