@@ -57,8 +57,11 @@ def _one(kind: str, key: str, series: pd.Series) -> tuple[pd.DataFrame, dict]:
                           "upper": ahead["upper"].to_numpy()})
     score = {"kind": kind, "key": key, "model": model.label, "mase": np.nan, "mape": np.nan, "baseline_mase": np.nan,
              "baseline_mape": np.nan, "beats_baseline": False, "history_days": days}
+    # As many origins as the history allows, up to BACKTEST_ORIGINS: a month-old shop gets two.
+    min_train = 2 * model.season_length + 2 if model.season_length > 1 else forecast.MIN_POINTS
+    origins = min(BACKTEST_ORIGINS, max(1, (days - min_train) // BACKTEST_HORIZON_DAYS))
     try:
-        result = forecast.backtest(series, BACKTEST_HORIZON_DAYS, origins=BACKTEST_ORIGINS, model=model)
+        result = forecast.backtest(series, BACKTEST_HORIZON_DAYS, origins=origins, model=model)
         score.update(mase=result.mase, mape=result.mape, baseline_mase=result.baseline_mase,
                      baseline_mape=result.baseline_mape, beats_baseline=result.beats_baseline, verdict=result.verdict())
     except ValueError as exc:
@@ -87,8 +90,8 @@ def compute_forecasts(conn: Connection, data_minute: int, tz: ZoneInfo) -> dict:
             except Exception as exc:  # one series that fails must not hide the others
                 log.exception("forecast of %s %s failed", kind, key)
                 ahead, score = pd.DataFrame(), {"kind": kind, "key": str(key), "verdict": f"Forecast failed: {exc}"}
-            history_parts.append(pd.DataFrame({"kind": kind, "key": str(key), "day": group["day"].to_numpy(),
-                                               "units": group["units"].to_numpy()}))
+            history_parts.append(pd.DataFrame({"kind": kind, "key": str(key), "day": series.index.to_numpy(),
+                                               "units": series.to_numpy(dtype="int64")}))
             forecast_parts.append(ahead)
             scores.append(score)
     history = pd.concat(history_parts, ignore_index=True) if history_parts else pd.DataFrame(

@@ -1,6 +1,7 @@
 """Forecasts & anomalies: daily sales forecasts per category and top SKU with their intervals and
 backtest against seasonal naive (refitted by the scheduler), and hourly traffic anomalies
 explained by channel."""
+import pandas as pd
 import streamlit as st
 
 from cockpit.timebuckets import datetime_of_minute
@@ -26,8 +27,9 @@ if widgets.load_marker(loaded, tz) and loaded.value is None:
 elif loaded.value is not None:
     computed_minute, result = loaded.value
     scores, history, ahead = result["scores"], result["history"], result["forecasts"]
+    last_day = pd.Timestamp("1970-01-01") + pd.Timedelta(days=result["as_of_day"] - 1)
     st.caption(t("Fitted on complete days up to {day}; computed at {when} ({tz}), refitted every {minutes} min.",
-                 day=datetime_of_minute(computed_minute, tz).strftime("%Y-%m-%d"),
+                 day=last_day.strftime("%Y-%m-%d"),
                  when=datetime_of_minute(computed_minute + 1, tz).strftime("%H:%M"), tz=tz.key,
                  minutes=settings.forecast_minutes))
     kinds = {"category": t("Category"), "sku": t("Top SKU")}
