@@ -76,34 +76,45 @@ def test_live_minutes_equal_one_long_catch_up(fresh_db_url, backend):
 
 def test_a_refresh_killed_at_random_points_loses_and_doubles_nothing(db_url):
     """SIGKILL lands at a random moment after the refresh took its lock; each time the
-    database must hold either none of the run's work or all of it."""
+    database must hold either none of the run's work or all of it. A refresh that commits
+    before the kill moves the catch-up window a day on and shortens the next delays, so the
+    test keeps killing mid-way however fast the refresh has become."""
     engine = seeded(db_url)
-    now_iso = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime((T0 + 1440) * 60 + 3))
     with engine.connect() as conn:
         before = row_counts(conn)
     rng = random.Random(5)
-    killed_mid_way = 0
-    for _attempt in range(4):
+    watermark, day, max_delay = T0 - 1, 1, 1.5
+    killed_mid_way = committed = 0
+    for _attempt in range(12):
+        now_iso = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime((T0 + 1440 * day) * 60 + 3))
         process = cli(db_url, "refresh", "--now", now_iso)
         for line in process.stderr:
             if "refresh started" in line:
                 break
-        time.sleep(rng.uniform(0.0, 1.5))
+        time.sleep(rng.uniform(0.0, max_delay))
         process.send_signal(signal.SIGKILL)
         process.wait()
         with engine.connect() as conn:
-            if read_watermark(conn)[0] == T0 - 1:
+            if read_watermark(conn)[0] == watermark:
                 assert row_counts(conn) == before, "a killed refresh left part of its work behind"
                 killed_mid_way += 1
+                if killed_mid_way >= 3:
+                    break
             else:
-                break  # it committed before the kill: the checks below cover it
-    assert killed_mid_way >= 1, "no refresh was killed mid-way; the test proved nothing"
+                # It committed before the kill: all of its work must be there, counted once.
+                assert read_watermark(conn)[0] == T0 + 1440 * day - 1
+                assert_aggregates_match_raw(conn)
+                before, watermark = row_counts(conn), T0 + 1440 * day - 1
+                committed += 1
+                day += 1
+                max_delay /= 2
+    assert killed_mid_way >= 1, f"no refresh was killed mid-way ({committed} committed first); the test proved nothing"
     finished = cli(db_url, "refresh", "--now", now_iso)
     out, err = finished.communicate(timeout=300)
     assert finished.returncode == 0, err
     with engine.connect() as conn:
         after = row_counts(conn)
-        assert read_watermark(conn)[0] == T0 + 1439
+        assert read_watermark(conn)[0] == T0 + 1440 * day - 1
         assert after["sessions"] > before["sessions"]
         assert_aggregates_match_raw(conn)
         assert_stock_matches_movements(conn)
