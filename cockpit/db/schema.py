@@ -198,7 +198,7 @@ class OrderLine(Base):
     __tablename__ = "order_lines"
     order_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     line_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    sku: Mapped[str] = mapped_column(String(64), index=True)
+    sku: Mapped[str] = mapped_column(String(64))
     qty: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[float] = mapped_column(Float)
     unit_cost: Mapped[float] = mapped_column(Float)
@@ -481,6 +481,20 @@ class AggSkuDay(Base):
     units_returned: Mapped[int] = mapped_column(Integer)
 
 
+class AggSkuHour(Base):
+    """agg_sku_minute summed per UTC hour (hour_utc = minute_utc // 60), kept equal to it like
+    agg_sku_day: a week-long window's ragged partial days read at most 23 hour rows and 59
+    minute rows per SKU and warehouse at each end instead of up to 1,439 minute rows."""
+
+    __tablename__ = "agg_sku_hour"
+    hour_utc: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    warehouse_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    units_sold: Mapped[int] = mapped_column(Integer)
+    revenue: Mapped[float] = mapped_column(Float)
+    units_returned: Mapped[int] = mapped_column(Integer)
+
+
 class ViewSnapshot(Base):
     """A page's figures for one data minute, published by the scheduler after its refresh
     (cockpit.snapshots): app servers read one row instead of recomputing the page."""
@@ -504,6 +518,47 @@ class AggCampaignMinute(Base):
     clicks: Mapped[int] = mapped_column(Integer)
     orders: Mapped[int] = mapped_column(Integer)  # paid orders attributed (last touch)
     revenue: Mapped[float] = mapped_column(Float)
+
+
+class CustomerScore(Base):
+    """Each customer's RFM segment and lifetime value as of a shop-local day, stored by the
+    scheduler's customer job (cockpit.customers): one row per customer with a paid order and
+    stored day; a later run of the same day replaces that day's rows. The CLV columns are NULL
+    when the models could not be fitted (too little repeat-purchase history)."""
+
+    __tablename__ = "customer_scores"
+    as_of_day: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # day_local, the last complete day
+    customer_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False, index=True)
+    recency_days: Mapped[int] = mapped_column(Integer)
+    frequency: Mapped[int] = mapped_column(Integer)  # paid orders
+    monetary: Mapped[float] = mapped_column(Float)  # paid order amounts
+    r_score: Mapped[int] = mapped_column(Integer)
+    f_score: Mapped[int] = mapped_column(Integer)
+    m_score: Mapped[int] = mapped_column(Integer)
+    segment: Mapped[str] = mapped_column(String(32))  # models.rfm.SEGMENT_KEYS
+    p_alive: Mapped[float | None] = mapped_column(Float)
+    expected_purchases: Mapped[float | None] = mapped_column(Float)  # over the CLV horizon
+    expected_spend: Mapped[float | None] = mapped_column(Float)  # per purchase (Gamma-Gamma)
+    clv: Mapped[float | None] = mapped_column(Float)  # discounted, over the horizon
+    computed_ts_utc: Mapped[int] = mapped_column(BigInteger)
+
+
+class ServiceContact(Base):
+    """A customer-service contact (simulated, or imported from a service_contacts export):
+    answered by the bot or escalated to a person, with the person's first-response time."""
+
+    __tablename__ = "service_contacts"
+    contact_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    customer_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    order_id: Mapped[int | None] = mapped_column(BigInteger)  # the order asked about, if any
+    ts_utc: Mapped[int] = mapped_column(BigInteger, index=True)  # the contact opened
+    channel: Mapped[str] = mapped_column(String(32))  # in_app | mini_program | web_chat | phone | ...
+    # where_is_my_order | late_delivery | return_refund | product_question | damaged_item | ...
+    reason: Mapped[str] = mapped_column(String(32))
+    handled_by: Mapped[str] = mapped_column(String(8))  # bot | human (escalated to a person)
+    first_response_s: Mapped[int | None] = mapped_column(Integer)  # a person's first answer; NULL for the bot
+    resolved: Mapped[bool] = mapped_column(Boolean)
+    resolved_ts_utc: Mapped[int | None] = mapped_column(BigInteger)
 
 
 def _uv_table(name: str, bucket: str):
@@ -537,8 +592,6 @@ UvMinute = _uv_table("uv_minute", "minute_utc")
 UvHour = _uv_table("uv_hour", "hour_utc")
 UvDay = _uv_table("uv_day", "day_local")
 
-Index("ix_sessions_visitor", Session.visitor_id)
-Index("ix_order_lines_order", OrderLine.order_id)
 Index("ix_orders_campaign_ts", Order.campaign_id, Order.ts_utc)
 Index("ix_alerts_rule_entity", Alert.rule_id, Alert.entity_id)
 Index("ix_stock_movements_sku_wh", StockMovement.sku, StockMovement.warehouse_id)

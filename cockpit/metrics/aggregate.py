@@ -17,6 +17,7 @@ from cockpit.db.schema import (
     AggCampaignMinute,
     AggSalesMinute,
     AggSkuDay,
+    AggSkuHour,
     AggSkuMinute,
     AggTrafficMinute,
     Campaign,
@@ -161,43 +162,49 @@ def rebuild_minutes(conn: Connection, minutes: Iterable[int]) -> int:
 
 def rebuild_range(conn: Connection, start: int, end: int) -> None:
     """Rebuild every aggregate table for minutes in [start, end)."""
-    _roll_sku_days(conn, start, end, sign=-1)  # take the minutes' old figures out of their days
+    _roll_sku_rollups(conn, start, end, sign=-1)  # take the minutes' old figures out of their hours and days
     for model, query, columns in AGGREGATES:
         table = model.__table__
         conn.execute(delete(table).where(table.c.minute_utc >= start, table.c.minute_utc < end))
         conn.execute(insert(table).from_select(columns, query(start, end)))
-    _roll_sku_days(conn, start, end, sign=1)  # and put the rebuilt ones in
+    _roll_sku_rollups(conn, start, end, sign=1)  # and put the rebuilt ones in
 
 
 SKU_DAY_SUMS = ["units_sold", "revenue", "units_returned"]
+MINUTES_PER_HOUR = literal_column("60", BigInteger)
+# The rollups of agg_sku_minute: (table, its bucket column, minutes per bucket).
+SKU_ROLLUPS = ((AggSkuHour, "hour_utc", MINUTES_PER_HOUR), (AggSkuDay, "day_utc", MINUTES_PER_DAY))
 
 
-def _roll_sku_days(conn: Connection, start: int, end: int, *, sign: int) -> None:
-    """Add (sign=1) or subtract (sign=-1) agg_sku_minute's rows of [start, end) to agg_sku_day.
+def _roll_sku_rollups(conn: Connection, start: int, end: int, *, sign: int) -> None:
+    """Add (sign=1) or subtract (sign=-1) agg_sku_minute's rows of [start, end) to agg_sku_hour
+    and agg_sku_day.
 
-    A delta, not a re-sum of the day: a live refresh touches a minute or two, and re-reading
+    A delta, not a re-sum of the bucket: a live refresh touches a minute or two, and re-reading
     a whole peak day of SKU minutes every refresh would cost more than the refresh itself."""
     minute = AggSkuMinute.__table__.c
-    day = (minute.minute_utc // MINUTES_PER_DAY).label("day_utc")
-    rows = (
-        select(day, minute.sku, minute.warehouse_id,
-               *[(func.sum(minute[name]) * sign).label(name) for name in SKU_DAY_SUMS])
-        .where(minute.minute_utc >= start, minute.minute_utc < end)
-        .group_by(day, minute.sku, minute.warehouse_id)
-    )
-    table = AggSkuDay.__table__
-    conn.execute(upsert_add(conn, table, ["day_utc", "sku", "warehouse_id"], SKU_DAY_SUMS)
-                 .from_select(["day_utc", "sku", "warehouse_id", *SKU_DAY_SUMS], rows))
+    for model, column, width in SKU_ROLLUPS:
+        bucket = (minute.minute_utc // width).label(column)
+        rows = (
+            select(bucket, minute.sku, minute.warehouse_id,
+                   *[(func.sum(minute[name]) * sign).label(name) for name in SKU_DAY_SUMS])
+            .where(minute.minute_utc >= start, minute.minute_utc < end)
+            .group_by(bucket, minute.sku, minute.warehouse_id)
+        )
+        table = model.__table__
+        conn.execute(upsert_add(conn, table, [column, "sku", "warehouse_id"], SKU_DAY_SUMS)
+                     .from_select([column, "sku", "warehouse_id", *SKU_DAY_SUMS], rows))
 
 
 def rebuild_sku_days(conn: Connection) -> None:
-    """Recompute agg_sku_day from agg_sku_minute from scratch (repairs; tests that write
-    minute rows directly). rebuild_range keeps it up to date incrementally."""
+    """Recompute agg_sku_hour and agg_sku_day from agg_sku_minute from scratch (repairs; tests
+    that write minute rows directly). rebuild_range keeps them up to date incrementally."""
     minute = AggSkuMinute.__table__.c
-    day = (minute.minute_utc // MINUTES_PER_DAY).label("day_utc")
-    conn.execute(delete(AggSkuDay.__table__))
-    conn.execute(insert(AggSkuDay.__table__).from_select(
-        ["day_utc", "sku", "warehouse_id", *SKU_DAY_SUMS],
-        select(day, minute.sku, minute.warehouse_id, *[func.sum(minute[name]) for name in SKU_DAY_SUMS])
-        .group_by(day, minute.sku, minute.warehouse_id),
-    ))
+    for model, column, width in SKU_ROLLUPS:
+        bucket = (minute.minute_utc // width).label(column)
+        conn.execute(delete(model.__table__))
+        conn.execute(insert(model.__table__).from_select(
+            [column, "sku", "warehouse_id", *SKU_DAY_SUMS],
+            select(bucket, minute.sku, minute.warehouse_id, *[func.sum(minute[name]) for name in SKU_DAY_SUMS])
+            .group_by(bucket, minute.sku, minute.warehouse_id),
+        ))

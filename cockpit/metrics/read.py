@@ -11,12 +11,13 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, func, literal, select, union_all
+from sqlalchemy import Connection, func, literal, select, union_all
 
 from cockpit.db.schema import (
     AggCampaignMinute,
     AggSalesMinute,
     AggSkuDay,
+    AggSkuHour,
     AggSkuMinute,
     AggTrafficMinute,
     Campaign,
@@ -220,43 +221,64 @@ def campaign_performance(conn: Connection, start: int, end: int) -> pd.DataFrame
 
 def sku_window_rows(start: int, end: int):
     """A select of agg_sku_minute's figures over [start, end) per SKU and warehouse, not yet
-    summed: whole UTC days from agg_sku_day, the ragged ends from the minute table. Columns
-    sku, warehouse_id, units_sold, revenue, units_returned; sum them grouped as needed."""
+    summed: whole UTC days from agg_sku_day, whole hours of the ragged partial days from
+    agg_sku_hour, and only the partial hours at the ends from the minute table (so at most 23
+    hour rows and 59 minute rows per SKU and warehouse at each end of a week). Columns sku,
+    warehouse_id, units_sold, revenue, units_returned; sum them grouped as needed."""
     def rows(model, bucket, lo, hi):
         return select(model.sku, model.warehouse_id, model.units_sold, model.revenue, model.units_returned).where(
             bucket >= lo, bucket < hi)
 
+    def by_hours(lo: int, hi: int) -> list:
+        first_hour, last_hour = -(-lo // 60), hi // 60  # whole hours: [first_hour, last_hour)
+        if first_hour >= last_hour:
+            return [rows(AggSkuMinute, AggSkuMinute.minute_utc, lo, hi)]
+        found = [rows(AggSkuHour, AggSkuHour.hour_utc, first_hour, last_hour)]
+        if lo < first_hour * 60:
+            found.append(rows(AggSkuMinute, AggSkuMinute.minute_utc, lo, first_hour * 60))
+        if last_hour * 60 < hi:
+            found.append(rows(AggSkuMinute, AggSkuMinute.minute_utc, last_hour * 60, hi))
+        return found
+
     first_day, last_day = -(-start // 1440), end // 1440  # whole days: [first_day, last_day)
     if first_day >= last_day:
-        return rows(AggSkuMinute, AggSkuMinute.minute_utc, start, end)
-    pieces = [rows(AggSkuDay, AggSkuDay.day_utc, first_day, last_day)]
-    if start < first_day * 1440:
-        pieces.append(rows(AggSkuMinute, AggSkuMinute.minute_utc, start, first_day * 1440))
-    if last_day * 1440 < end:
-        pieces.append(rows(AggSkuMinute, AggSkuMinute.minute_utc, last_day * 1440, end))
+        pieces = by_hours(start, end)
+    else:
+        pieces = [rows(AggSkuDay, AggSkuDay.day_utc, first_day, last_day)]
+        if start < first_day * 1440:
+            pieces += by_hours(start, first_day * 1440)
+        if last_day * 1440 < end:
+            pieces += by_hours(last_day * 1440, end)
     return union_all(*pieces) if len(pieces) > 1 else pieces[0]
 
 
-def stock_water_levels(conn: Connection, as_of_minute: int) -> pd.DataFrame:
+def sku_units_sold(conn: Connection, start: int, end: int) -> pd.DataFrame:
+    """Units sold per SKU and warehouse over [start, end): sku, warehouse_id, units_sold (pairs
+    without aggregate rows in the window are absent)."""
+    pieces = sku_window_rows(start, end).subquery()
+    rows = conn.execute(
+        select(pieces.c.sku, pieces.c.warehouse_id, func.sum(pieces.c.units_sold))
+        .group_by(pieces.c.sku, pieces.c.warehouse_id)
+    ).all()
+    return to_frame(rows, ["sku", "warehouse_id", "units_sold"])
+
+
+def stock_water_levels(conn: Connection, as_of_minute: int, *, memo: dict | None = None) -> pd.DataFrame:
     """Per SKU and warehouse: sku, warehouse_id, on_hand, safety_stock, reorder_point,
     lead_time_days, daily_velocity (units/day over the last 7 days), days_of_cover (inf when
-    nothing sold), cover_ratio (on_hand / safety_stock)."""
-    pieces = sku_window_rows(as_of_minute - VELOCITY_DAYS * 1440 + 1, as_of_minute + 1).subquery()
-    sold = (
-        select(pieces.c.sku, pieces.c.warehouse_id, func.sum(pieces.c.units_sold).label("units"))
-        .group_by(pieces.c.sku, pieces.c.warehouse_id)
-        .subquery()
-    )
+    nothing sold), cover_ratio (on_hand / safety_stock). memo: as in metric_values (the 7-day
+    units sold are shared with the return rates' baseline)."""
+    start, end = as_of_minute - VELOCITY_DAYS * 1440 + 1, as_of_minute + 1
+    sold = _remembered(memo, ("sku_units_sold", start, end), lambda: sku_units_sold(conn, start, end))
     rows = conn.execute(
         select(
             StockLevel.sku, StockLevel.warehouse_id, StockLevel.on_hand, StockLevel.safety_stock,
-            StockLevel.reorder_point, StockLevel.lead_time_days, func.coalesce(sold.c.units, 0),
-        ).outerjoin(sold, and_(sold.c.sku == StockLevel.sku, sold.c.warehouse_id == StockLevel.warehouse_id))
+            StockLevel.reorder_point, StockLevel.lead_time_days,
+        )
     ).all()
-    frame = to_frame(
-        rows, ["sku", "warehouse_id", "on_hand", "safety_stock", "reorder_point", "lead_time_days", "units_7d"]
-    )
-    frame["daily_velocity"] = frame.pop("units_7d") / VELOCITY_DAYS
+    frame = to_frame(rows, ["sku", "warehouse_id", "on_hand", "safety_stock", "reorder_point", "lead_time_days"])
+    units = frame[["sku", "warehouse_id"]].merge(sold, on=["sku", "warehouse_id"], how="left")["units_sold"]
+    frame["daily_velocity"] = units.fillna(0).to_numpy(dtype="float64") / VELOCITY_DAYS
     with np.errstate(divide="ignore", invalid="ignore"):
         frame["days_of_cover"] = np.where(
             frame["daily_velocity"] > 0, frame["on_hand"].clip(lower=0) / frame["daily_velocity"], np.inf
@@ -282,6 +304,15 @@ METRICS = {
     "sku_warehouse": ("stock_cover_ratio", "days_of_cover"),
     "sku": ("return_rate",),
 }
+# Anomaly scores (cockpit.metrics.anomalies) are metrics like the others to the alert rules.
+ANOMALY_METRICS = {
+    "channel": ("sessions_anomaly",),
+    "shop": ("conversion_anomaly",),
+    "campaign": ("spend_anomaly", "roi_anomaly"),
+    "sku": ("return_anomaly",),
+}
+for _kind, _names in ANOMALY_METRICS.items():
+    METRICS[_kind] = METRICS.get(_kind, ()) + _names
 
 
 # Baselines that cut Poisson noise. A channel's sessions are compared with last week's
@@ -318,10 +349,17 @@ def metric_values(
       units sold per day over the last 7 days) as of the minute; volume the units sold per day.
     - sku, return_rate: units returned in the window / the units sold in a window's length at
       the pace of the last max(window, RETURN_BASE_DAYS days); volume those trailing units sold.
+    - channel sessions_anomaly, shop conversion_anomaly, campaign spend_anomaly / roi_anomaly,
+      sku return_anomaly: signed scores against the same window on earlier days (see
+      cockpit.metrics.anomalies); volume the expected count behind the score.
     """
     if metric not in METRICS.get(entity_kind, ()):
         raise ValueError(f"unknown metric {metric!r} for entity kind {entity_kind!r}; known: {METRICS}")
     start, end = as_of_minute - window_minutes + 1, as_of_minute + 1
+    if metric in ANOMALY_METRICS.get(entity_kind, ()):
+        from cockpit.metrics import anomalies  # it builds on this module's reads
+
+        return anomalies.anomaly_scores(conn, metric, entity_kind, start, end, memo=memo)
     if entity_kind == "shop" and metric.endswith("_vs_last_week"):
         measure = metric.removesuffix("_vs_last_week")
         return _vs_last_week(lambda lo, hi: _shop_sales(conn, lo, hi, measure), start, end)
@@ -346,10 +384,10 @@ def metric_values(
         values = {"roi": perf["roi"], "roi_vs_floor": perf["roi"] - perf["roi_floor"], "spend": perf["spend"]}[metric]
         return _entity_frame(perf["campaign_id"], values, perf["spend"])
     if entity_kind == "sku_warehouse":
-        levels = _remembered(memo, ("stock", as_of_minute), lambda: stock_water_levels(conn, as_of_minute))
+        levels = _remembered(memo, ("stock", as_of_minute), lambda: stock_water_levels(conn, as_of_minute, memo=memo))
         values = levels["cover_ratio" if metric == "stock_cover_ratio" else "days_of_cover"]
         return _entity_frame(levels["sku"] + "|" + levels["warehouse_id"], values, levels["daily_velocity"])
-    return _return_rates(conn, start, end)
+    return _return_rates(conn, start, end, memo)
 
 
 def _remembered(memo: dict | None, key: tuple, compute: Callable[[], object]):
@@ -393,12 +431,12 @@ def _shop_sales(conn: Connection, start: int, end: int, measure: str) -> pd.Seri
     return pd.Series({"shop": float(total)}, dtype="float64")
 
 
-def _return_rates(conn: Connection, start: int, end: int) -> pd.DataFrame:
+def _return_rates(conn: Connection, start: int, end: int, memo: dict | None = None) -> pd.DataFrame:
     window = end - start
     base = max(window, RETURN_BASE_DAYS * 1440)
-    trailing = sku_window_rows(end - base, end).subquery()
-    sold = dict(conn.execute(
-        select(trailing.c.sku, func.sum(trailing.c.units_sold)).group_by(trailing.c.sku)).all())
+    # The trailing week is the days-of-cover window when both are read as of the same minute.
+    trailing = _remembered(memo, ("sku_units_sold", end - base, end), lambda: sku_units_sold(conn, end - base, end))
+    sold = {sku: int(units) for sku, units in trailing.groupby("sku", sort=False)["units_sold"].sum().items()}
     recent = sku_window_rows(start, end).subquery()
     returned = dict(conn.execute(
         select(recent.c.sku, func.sum(recent.c.units_returned)).group_by(recent.c.sku)).all())

@@ -373,9 +373,9 @@ def test_two_metrics_of_the_same_stock_levels_read_them_once(shop, monkeypatch):
     calls = []
     original = read.stock_water_levels
 
-    def counting(conn, as_of_minute):
+    def counting(conn, as_of_minute, **kwargs):
         calls.append(as_of_minute)
-        return original(conn, as_of_minute)
+        return original(conn, as_of_minute, **kwargs)
 
     monkeypatch.setattr(read, "stock_water_levels", counting)
     save(shop, DAYS, RATIO)

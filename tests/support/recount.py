@@ -6,11 +6,11 @@ from sqlalchemy import Connection, func, select
 
 from cockpit.db.frames import to_frame
 from cockpit.db.schema import (
-    AdSpend, AggCampaignMinute, AggSalesMinute, AggSkuDay, AggSkuMinute, AggTrafficMinute, CartAdd, Order, OrderLine,
+    AdSpend, AggCampaignMinute, AggSalesMinute, AggSkuDay, AggSkuHour, AggSkuMinute, AggTrafficMinute, CartAdd, Order, OrderLine,
     PageView, Session, StockLevel, StockMovement,
 )
 from cockpit.ingest.simulator_source import read_watermark
-from cockpit.metrics.aggregate import MINUTES_PER_DAY, SECONDS_PER_MINUTE
+from cockpit.metrics.aggregate import MINUTES_PER_DAY, MINUTES_PER_HOUR, SECONDS_PER_MINUTE
 from data import simulator
 
 TABLES_COUNTED = ("sessions", "page_views", "cart_adds", "orders", "order_lines", "shipments", "returns",
@@ -58,22 +58,29 @@ def assert_aggregates_match_raw(conn: Connection) -> None:
 
     units = conn.execute(select(func.sum(OrderLine.qty)).join(Order, Order.order_id == OrderLine.order_id).where(paid)).scalar() or 0
     assert (conn.execute(select(func.sum(AggSkuMinute.units_sold))).scalar() or 0) == units
-    # The daily rollup equals the minute table summed per day (it is kept by deltas).
-    day = AggSkuMinute.minute_utc // MINUTES_PER_DAY
-    by_minute = to_frame(conn.execute(
-        select(day, AggSkuMinute.sku, AggSkuMinute.warehouse_id, func.sum(AggSkuMinute.units_sold),
-               func.sum(AggSkuMinute.units_returned), func.sum(AggSkuMinute.revenue))
-        .group_by(day, AggSkuMinute.sku, AggSkuMinute.warehouse_id)).all(),
-        ["day_utc", "sku", "warehouse_id", "units_sold", "units_returned", "revenue"]).set_index(["day_utc", "sku", "warehouse_id"]).sort_index()
-    by_day = to_frame(conn.execute(
-        select(AggSkuDay.day_utc, AggSkuDay.sku, AggSkuDay.warehouse_id, AggSkuDay.units_sold, AggSkuDay.units_returned,
-               AggSkuDay.revenue)).all(),
-        ["day_utc", "sku", "warehouse_id", "units_sold", "units_returned", "revenue"]).set_index(["day_utc", "sku", "warehouse_id"]).sort_index()
-    by_day = by_day[(by_day["units_sold"] != 0) | (by_day["units_returned"] != 0) | (by_day["revenue"].abs() > 1e-9)]
-    by_minute = by_minute[(by_minute["units_sold"] != 0) | (by_minute["units_returned"] != 0) | (by_minute["revenue"].abs() > 1e-9)]
-    pd.testing.assert_frame_equal(by_day.astype("float64"), by_minute.astype("float64"), check_exact=False, rtol=1e-9)
+    # The hourly and daily rollups equal the minute table summed per bucket (they are kept by deltas).
+    for model, column, width in ((AggSkuHour, "hour_utc", MINUTES_PER_HOUR), (AggSkuDay, "day_utc", MINUTES_PER_DAY)):
+        _assert_rollup_matches_minutes(conn, model, column, width)
     spend = conn.execute(select(func.sum(AdSpend.spend))).scalar() or 0.0
     assert abs((conn.execute(select(func.sum(AggCampaignMinute.spend))).scalar() or 0.0) - spend) < 1e-6 * max(spend, 1)
+
+
+def _assert_rollup_matches_minutes(conn: Connection, model, column: str, width) -> None:
+    columns = [column, "sku", "warehouse_id", "units_sold", "units_returned", "revenue"]
+    bucket = AggSkuMinute.minute_utc // width
+    by_minute = to_frame(conn.execute(
+        select(bucket, AggSkuMinute.sku, AggSkuMinute.warehouse_id, func.sum(AggSkuMinute.units_sold),
+               func.sum(AggSkuMinute.units_returned), func.sum(AggSkuMinute.revenue))
+        .group_by(bucket, AggSkuMinute.sku, AggSkuMinute.warehouse_id)).all(), columns)
+    by_bucket = to_frame(conn.execute(
+        select(getattr(model, column), model.sku, model.warehouse_id, model.units_sold, model.units_returned,
+               model.revenue)).all(), columns)
+    by_minute, by_bucket = (
+        frame.set_index(columns[:3]).sort_index().pipe(
+            lambda f: f[(f["units_sold"] != 0) | (f["units_returned"] != 0) | (f["revenue"].abs() > 1e-9)])
+        for frame in (by_minute, by_bucket)
+    )
+    pd.testing.assert_frame_equal(by_bucket.astype("float64"), by_minute.astype("float64"), check_exact=False, rtol=1e-9)
 
 
 def assert_stock_matches_movements(conn: Connection) -> None:
