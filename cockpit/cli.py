@@ -1,4 +1,4 @@
-"""`python -m cockpit`: init, seed, refresh, scheduler, import, status, run."""
+"""`python -m cockpit`: init, seed, refresh, scheduler, import, customers, status, run."""
 from __future__ import annotations
 
 import argparse
@@ -138,6 +138,27 @@ def cmd_import(args, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_customers(args, settings: Settings) -> int:
+    from cockpit import customers
+    from cockpit.timebuckets import EPOCH_DATE
+
+    engine = _engine(settings)
+    day = None
+    if args.as_of:
+        try:
+            day = (datetime.strptime(args.as_of, "%Y-%m-%d").date() - EPOCH_DATE).days
+        except ValueError:
+            raise UserError(f"--as-of {args.as_of!r} is not a date such as 2026-11-24") from None
+    run = customers.publish_customer_scores(engine, settings.tz, as_of_day=day)
+    if run is None:
+        print("no customer scores: no refresh or no paid order yet (run `python -m cockpit seed` first)")
+        return EXIT_OK
+    print(f"scored {run.customers:,} customers as of {customers.day_date(run.as_of_day):%Y-%m-%d} in {run.seconds:.1f}s"
+          + ("" if run.clv_fitted else " (CLV not fitted: too little repeat-purchase history)")
+          + (f"; retention dropped {len(run.dropped_days)} stored day(s)" if run.dropped_days else ""))
+    return EXIT_OK
+
+
 def cmd_status(args, settings: Settings) -> int:
     from cockpit.db.engine import schema_revision
     from cockpit.metrics.read import last_heartbeat
@@ -258,9 +279,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_scheduler)
 
     p = sub.add_parser("import", help="import a CSV or Parquet export",
-                       description="Import an orders*, stock* or ad_spend* export (CSV or Parquet); see README 'Importing real exports'.")
+                       description="Import an orders*, stock*, ad_spend* or service_contacts* export (CSV or Parquet); "
+                                   "see README 'Importing real exports'.")
     p.add_argument("path", help="the export file")
     p.set_defaults(handler=cmd_import)
+
+    p = sub.add_parser("customers", help="score every customer now (RFM segment, CLV) and store it",
+                       description="Compute every customer's RFM segment, probability alive and CLV as of the last "
+                       "complete day (or --as-of) and store them, replacing that day's scores; the scheduler does "
+                       "this every COCKPIT_CUSTOMER_MINUTES.")
+    p.add_argument("--as-of", help="score as of this shop-local day (YYYY-MM-DD; default the last complete day)")
+    p.set_defaults(handler=cmd_customers)
 
     p = sub.add_parser("status", help="show the database and the last refresh",
                        description="Print the database, its schema revision and the freshness of its data.")

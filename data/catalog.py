@@ -154,8 +154,9 @@ EXPERIMENTS = (
 EXPERIMENT_START_HOUR_LOCAL = 10
 WINBACK_COUPON = 20.0
 WINBACK_BASKET_MEAN = 200.0
-# The true effects the simulator builds in. Conversion: share of assigned customers with a
-# paid order in [start, end). Revenue per user: paid order amounts in [start, end) per
+# The true effects the simulator builds in, among the assigned customers the service has not
+# lost (SERVICE_TRUE_EFFECTS in data/simulator.py: a lost customer answers no outreach; about
+# 1 % of a month's members). Conversion: share of assigned customers with a paid order in [start, end). Revenue per user: paid order amounts in [start, end) per
 # assigned customer; its lift holds up to the catalog's price grid (within a few percent).
 EXPERIMENT_TRUE_EFFECTS = {
     "EXP-NEWPROD-INVITE": {

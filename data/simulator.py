@@ -9,20 +9,23 @@ Determinism: a window draws its randomness from `np.random.default_rng([seed, st
 end_minute])`; customer and product traits, day-to-day noise, experiment responses and the
 arrival of replenishments are pure hashes of (seed, key). The same (catalog, state, window,
 scenario, seed) therefore gives identical frames; splitting a day into other windows gives a
-different (equally valid) draw.
+different (equally valid) draw. Service contacts draw nothing from the window's generator:
+they are hashes of (seed, order_id) and (seed, contact_id), so the same orders give the same
+contacts whatever the windows (service_contacts()), and the other streams stay as they were
+until the first customer the service loses stops visiting (SERVICE_TRUE_EFFECTS).
 
 Ids are `minute_utc * 1_000_000 + k`, k counting the table's rows within that minute. The minute
 is the row's own minute for sessions, page views, cart adds and orders; the creating session's
 minute for marketing touches (earlier touches are back-dated); the order's minute for
-shipments (shipment_id == order_id), returns and reviews. A known customer's visitor_id is
+shipments (shipment_id == order_id), returns, reviews and service contacts. A known customer's visitor_id is
 their customer_id; a new visitor's visitor_id is their first session's id, and becomes their
 customer_id when they place an order. The incident's early returns (see Scenario) take their
 order's id + 500_000.
 
 Times: every row of a session (page views, cart adds, the order, its payment or cancellation)
 lies inside the window; a session that would outlive the window has its later events squeezed
-into it. Shipments, deliveries, returns and reviews lie after the order, usually after the
-window: the caller parks them until their time. Earlier marketing touches of a visitor's
+into it. Shipments, deliveries, returns, reviews and service contacts lie after the order,
+usually after the window: the caller parks them until their time. Earlier marketing touches of a visitor's
 journey are back-dated (up to 7 days).
 
 Updates, not inserts: `deliveries` sets shipments.delivered_ts_utc (and the order's delivered
@@ -82,6 +85,7 @@ from data.catalog import (
 __all__ = [
     "SCENARIOS",
     "EXPERIMENT_TRUE_EFFECTS",
+    "SERVICE_TRUE_EFFECTS",
     "FRAME_COLUMNS",
     "TZ_OFFSET_HOURS",
     "Catalog",
@@ -90,7 +94,10 @@ __all__ = [
     "build_catalog",
     "initial_state",
     "incident_targets",
+    "lost_customers",
     "recent_deliveries",
+    "service_contacts",
+    "service_repurchase_factor",
     "simulate",
 ]
 
@@ -133,6 +140,9 @@ FRAME_COLUMNS: dict[str, dict[str, str]] = {
                              "qty_received": _NI, "status": _S, "source": _S, "created_by": _S},
     "replenishment_receipts": {"replenishment_id": _S, "received_ts_utc": _I, "qty_received": _I},
     "stock_adjustments": {"sku": _S, "warehouse_id": _S, "ts_utc": _I, "qty_delta": _I, "ref_id": _S},
+    "service_contacts": {"contact_id": _I, "customer_id": _I, "order_id": _NI, "ts_utc": _I, "channel": _S,
+                         "reason": _S, "handled_by": _S, "first_response_s": _NI, "resolved": _B,
+                         "resolved_ts_utc": _NI},
 }
 STATE_COLUMNS = {
     "customers": {"customer_id": _I, "created_ts_utc": _I, "region": _S, "acquisition_channel": _S},
@@ -142,6 +152,7 @@ STATE_COLUMNS = {
                             "created_ts_utc": _I, "expected_ts_utc": _I},
 }
 RECENT_DELIVERY_COLUMNS = ("order_id", "sku", "qty", "refund_amount", "delivered_ts_utc")
+LOST_CUSTOMER_COLUMNS = ("customer_id", "lost_ts_utc")
 _NULL = np.iinfo(np.int64).min  # marks a missing value in nullable integer columns while building
 
 # --- behaviour: traffic ---------------------------------------------------------------------
@@ -252,11 +263,48 @@ INCIDENT_CAMPAIGN_SPEND_FACTOR = 3.0  # a bid misconfiguration: the same clicks 
 INCIDENT_RETURN_P = 0.22  # of the return SKU's recent deliveries, returned during the incident
 INCIDENT_STOCK_LEFT = 2
 
+# --- customer service -----------------------------------------------------------------------
+
+# Contacts follow their causes, each a pure hash of (seed, order_id, cause): the same orders
+# give the same contacts whatever the windows (see service_contacts()).
+SERVICE_REASONS = ("where_is_my_order", "late_delivery", "return_refund", "product_question", "damaged_item")
+SERVICE_CHANNELS = ("in_app", "mini_program", "web_chat", "phone")
+_SERVICE_CHANNEL_P = np.array([0.46, 0.26, 0.16, 0.12])  # phone goes straight to a person
+SERVICE_LATE_CONTACT_P = 0.35  # of parcels delivered after their promise, asked about while late
+SERVICE_WISMO_P = (0.02, 0.015)  # on-time parcels: base + per day between payment and delivery
+SERVICE_DAMAGED_CONTACT_P = 0.85  # of orders returned for transport damage
+SERVICE_RETURN_CONTACT_P = 0.40  # of orders returned for any other reason
+SERVICE_QUESTION_P = 0.025  # of delivered orders, a question about the product
+# Share of a reason's chat contacts the bot answers without a person (the rest escalate), and
+# the bot's success when it answers: on a normal day about 75 % of contacts end resolved by
+# the bot, below the shop's 80 % target.
+_BOT_ANSWERS_P = np.array([0.96, 0.86, 0.90, 0.84, 0.62])
+BOT_RESOLVES_P = 0.95
+# Human first response: a queue whose load follows the day's traffic and, in a sales event,
+# the backlog of the event's orders; median wait = SERVICE_BASE_WAIT_S / (1 - load).
+SERVICE_BASE_WAIT_S = 6.0
+SERVICE_BASE_LOAD = 0.42
+SERVICE_MAX_LOAD = 0.93
+_SERVICE_BACKLOG_LAGS_DAYS = np.arange(0, 3.01, 0.25)  # the load looks back over three days
+# A person leaves the contact unresolved more often the longer the customer waited.
+HUMAN_UNRESOLVED_P = (0.06, 0.30, 90.0)  # base + extra * (1 - exp(-wait / scale))
+# The known effect on repurchase: a customer whose contact went unresolved, or who waited
+# longer than SLOW_RESPONSE_S for a person, stops buying (for good, from the contact on) with
+# these probabilities, independently; otherwise nothing changes. A group of contacts'
+# repurchase rate is therefore its customers' usual rate times the mean of
+# service_repurchase_factor() over the group (see tests/cockpit/test_service.py).
+SERVICE_TRUE_EFFECTS = {
+    "unresolved_loss": 0.45,
+    "slow_response_loss": 0.20,
+    "slow_response_s": 15,
+}
+
 
 @dataclass(frozen=True)
 class SimState:
     """What the simulator carries from one window to the next (all rebuildable from the
-    database): known customers, stock, open replenishment orders, paused campaigns."""
+    database): known customers, stock, open replenishment orders, paused campaigns, the
+    customers the service lost."""
 
     customers: pd.DataFrame  # customer_id, created_ts_utc, region, acquisition_channel
     stock: pd.DataFrame  # sku, warehouse_id, on_hand, safety_stock, reorder_point, lead_time_days
@@ -268,6 +316,11 @@ class SimState:
     # itself; a caller rebuilding the state from its database fills it with recent_deliveries()
     # (left None, the SKU's returns only spike as the incident's own orders come back).
     recent_deliveries: pd.DataFrame | None = None
+    # Customers the service lost (SERVICE_TRUE_EFFECTS): customer_id, lost_ts_utc; from that
+    # time on they no longer visit. simulate() adds the losses of the contacts it emits; a
+    # caller rebuilding the state from its database fills it with lost_customers() over the
+    # stored contacts (None: nobody lost).
+    lost_customers: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -609,18 +662,36 @@ def _customer_traits(seed: int, customers: pd.DataFrame) -> _Traits:
     return tail
 
 
-def _visit_weights(traits: _Traits, at_s: int) -> tuple[np.ndarray, int]:
+def _lost_index(traits: _Traits, lost: pd.DataFrame | None, t0: int) -> np.ndarray:
+    """Positions in traits.ids of the customers lost by t0 (sorted, unique)."""
+    if lost is None or not len(lost):
+        return np.zeros(0, dtype=np.int64)
+    ids = lost["customer_id"].to_numpy(dtype=np.int64)[lost["lost_ts_utc"].to_numpy(dtype=np.int64) <= t0]
+    pos = np.searchsorted(traits.ids, ids)
+    known = pos < len(traits.ids)
+    pos, ids = pos[known], ids[known]
+    return np.unique(pos[traits.ids[pos] == ids])
+
+
+def _visit_weights(traits: _Traits, at_s: int, lost: pd.DataFrame | None = None) -> tuple[np.ndarray, int]:
     """Cumulative purchase rates of the customers active at the start of at_s's hour (zero for
-    the others), to pick visiting customers by rate; and how many are active. Cached per hour
-    and extended as customers are added (their prefix does not change)."""
+    the others, and for those the service lost by then), to pick visiting customers by rate;
+    and how many are active. Cached per hour and extended as customers are added (their
+    prefix does not change)."""
     hour = at_s // 3600
     t0 = hour * 3600
     n = len(traits.ids)
+    gone = _lost_index(traits, lost, t0)
+    key = (len(gone), int(gone.sum()))
     hit = traits.visits.get(hour)
+    if hit is not None and hit[2] != key:
+        hit = None
     if hit is not None and len(hit[0]) == n:
-        return hit
+        return hit[0], hit[1]
     n0 = len(hit[0]) if hit is not None and len(hit[0]) < n else 0
     alive = (traits.created[n0:] <= t0) & (traits.end_ts[n0:] > t0)
+    if len(gone):
+        alive[gone[gone >= n0] - n0] = False
     cum = np.cumsum(np.where(alive, traits.rate[n0:], 0.0))
     if n0:
         cum = np.concatenate([hit[0], cum + hit[0][-1]])
@@ -628,7 +699,7 @@ def _visit_weights(traits: _Traits, at_s: int) -> tuple[np.ndarray, int]:
     else:
         n_alive = int(alive.sum())
     traits.visits.clear()
-    traits.visits[hour] = (cum, n_alive)
+    traits.visits[hour] = (cum, n_alive, key)
     return cum, n_alive
 
 
@@ -714,6 +785,169 @@ def recent_deliveries(
         "refund_amount": np.round((lines["qty"] * lines["unit_price"] * share).to_numpy(dtype=float), 2),
         "delivered_ts_utc": lines["delivered_ts_utc"].to_numpy(dtype=np.int64),
     })
+
+
+# --- customer service -----------------------------------------------------------------------
+
+_SERVICE_REASON_V = _vocab(SERVICE_REASONS)
+_SERVICE_CHANNEL_V = _vocab(SERVICE_CHANNELS)
+_HANDLED_V = _vocab(("bot", "human"))
+_PHONE = SERVICE_CHANNELS.index("phone")
+_TRANSPORT_DAMAGE = list(RETURN_REASONS).index("transport_damage")
+_WISMO, _LATE, _RETURN, _QUESTION, _DAMAGED = range(len(SERVICE_REASONS))
+
+
+def _service_load(ts: np.ndarray, scenario: Scenario, seed: int) -> np.ndarray:
+    """The human queue's load at each time: the day's traffic profile times, in a sales event,
+    the mean traffic multiplier of the three days before (their orders are what people ask
+    about), capped at SERVICE_MAX_LOAD."""
+    minutes = np.asarray(ts, dtype=np.int64) // 60
+    load = SERVICE_BASE_LOAD * _seasonality(minutes, seed)
+    if scenario.name == "sales-event" and len(minutes):
+        lags = (_SERVICE_BACKLOG_LAGS_DAYS * MINUTES_PER_DAY).astype(np.int64)
+        backlog = _event_multiplier((minutes[:, None] - lags[None, :]).ravel(), scenario)
+        load = load * backlog.reshape(len(minutes), len(lags)).mean(axis=1)
+    return np.minimum(load, SERVICE_MAX_LOAD)
+
+
+def _awake(ts: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """People write at night rarely: a contact due before 07:00 local comes 07:00-10:00."""
+    local_h = ((ts + TZ_OFFSET_HOURS * 3600) % SECONDS_PER_DAY) / 3600
+    day_start = local_day(ts) * SECONDS_PER_DAY - TZ_OFFSET_HOURS * 3600
+    return np.where(local_h < 7, day_start + ((7 + 3 * u) * 3600).astype(np.int64), ts)
+
+
+def _normal(seed: int, keys: np.ndarray, salt: int) -> np.ndarray:
+    """Standard normal draws, a pure function of (seed, key, salt) (Box-Muller)."""
+    u1 = np.maximum(hash_uniform(seed, keys, salt), 1e-12)
+    u2 = hash_uniform(seed, keys, salt + 1)
+    return np.sqrt(-2 * np.log(u1)) * np.cos(2 * np.pi * u2)
+
+
+def _contacts(seed: int, scenario: Scenario, order_id, order_ts, customer_id, paid_ts, shipped, promised, delivered,
+              r_order, r_ts, r_reason) -> dict[str, np.ndarray]:
+    """Contacts of paid orders (order_id ascending; order_ts, customer_id, paid_ts, shipped,
+    promised, delivered aligned with it) and of their returns (r_order, r_ts, r_reason codes,
+    any order): arrays by FRAME_COLUMNS["service_contacts"] column (codes for the texts).
+    Every draw is a hash of (seed, order_id) or of (seed, contact_id)."""
+    n = len(order_id)
+
+    def u(salt):
+        return hash_uniform(seed, order_id, salt)
+
+    late = delivered > promised
+    wait_days = (delivered - paid_ts) / SECONDS_PER_DAY
+    # The order's first return, if any.
+    first_ts = np.full(n, -1, dtype=np.int64)
+    first_reason = np.full(n, -1, dtype=np.int64)
+    if len(r_order):
+        order = np.lexsort((r_ts, r_order))
+        ro, rt, rr = r_order[order], r_ts[order], r_reason[order]
+        first = np.r_[True, ro[1:] != ro[:-1]]
+        pos = np.searchsorted(order_id, ro[first])
+        ok = (pos < n) & (order_id[np.minimum(pos, n - 1)] == ro[first])
+        first_ts[pos[ok]], first_reason[pos[ok]] = rt[first][ok], rr[first][ok]
+    returned = first_ts >= 0
+    damaged = returned & (first_reason == _TRANSPORT_DAMAGE)
+    causes = [
+        (_WISMO, ~late & (u(203) < SERVICE_WISMO_P[0] + SERVICE_WISMO_P[1] * wait_days),
+         shipped + (u(204) * (delivered - shipped)).astype(np.int64)),
+        (_LATE, late & (u(201) < SERVICE_LATE_CONTACT_P),
+         promised + 1 + (u(202) * (delivered - promised)).astype(np.int64)),
+        (_RETURN, returned & ~damaged & (u(205) < SERVICE_RETURN_CONTACT_P),
+         first_ts + (u(206) * 2 * SECONDS_PER_DAY).astype(np.int64)),
+        (_QUESTION, u(207) < SERVICE_QUESTION_P, delivered + ((0.1 + 2.9 * u(208)) * SECONDS_PER_DAY).astype(np.int64)),
+        (_DAMAGED, damaged & (u(209) < SERVICE_DAMAGED_CONTACT_P),
+         delivered + (u(210) * (first_ts - delivered)).astype(np.int64)),
+    ]
+    pos = np.concatenate([np.flatnonzero(hit) for _, hit, _ in causes])
+    reason = np.concatenate([np.full(int(hit.sum()), code) for code, hit, _ in causes])
+    ts = np.concatenate([when[hit] for _, hit, when in causes])
+    order = np.lexsort((reason, pos))
+    pos, reason, ts = pos[order], reason[order], ts[order]
+    contact_id = _minute_ids(order_ts[pos] // 60)
+    ts = _awake(ts, hash_uniform(seed, contact_id, 211))
+    k = len(contact_id)
+    channel = np.searchsorted(np.cumsum(_SERVICE_CHANNEL_P), hash_uniform(seed, contact_id, 212) * _SERVICE_CHANNEL_P.sum(),
+                              side="right")
+    channel = np.minimum(channel, len(SERVICE_CHANNELS) - 1)
+    bot = (channel != _PHONE) & (hash_uniform(seed, contact_id, 213) < _BOT_ANSWERS_P[reason])
+    median = SERVICE_BASE_WAIT_S / (1 - _service_load(ts, scenario, seed)) * np.where(channel == _PHONE, 1.8, 1.0)
+    wait = np.maximum(1, np.round(median * np.exp(0.6 * _normal(seed, contact_id, 214)))).astype(np.int64)
+    base, extra, scale = HUMAN_UNRESOLVED_P
+    p_unresolved = np.where(bot, 1 - BOT_RESOLVES_P, base + extra * (1 - np.exp(-wait / scale)))
+    resolved = hash_uniform(seed, contact_id, 216) >= p_unresolved
+    handle = np.exp(np.log(420.0) + 0.6 * _normal(seed, contact_id, 217))
+    took = np.where(bot, 20 + 280 * hash_uniform(seed, contact_id, 219), wait + handle).astype(np.int64)
+    return {
+        "contact_id": contact_id, "customer_id": customer_id[pos], "order_id": order_id[pos], "ts_utc": ts,
+        "channel": channel, "reason": reason, "handled_by": (~bot).astype(np.int64),
+        "first_response_s": np.where(bot, _NULL, wait), "resolved": resolved,
+        "resolved_ts_utc": np.where(resolved, ts + took, _NULL),
+    } if k else {}
+
+
+def _contacts_frame(rows: dict[str, np.ndarray]) -> pd.DataFrame:
+    if not rows:
+        return _frame("service_contacts", None)
+    return _frame("service_contacts", {
+        **rows, "channel": _Coded(_SERVICE_CHANNEL_V, rows["channel"]), "reason": _Coded(_SERVICE_REASON_V, rows["reason"]),
+        "handled_by": _Coded(_HANDLED_V, rows["handled_by"])})
+
+
+def service_contacts(frames: dict[str, pd.DataFrame], *, scenario: Scenario, seed: int) -> pd.DataFrame:
+    """The customer-service contacts that simulate() emits for the paid orders in `frames`
+    ("orders", "shipments", "deliveries", "returns", as simulate returns them), as a pure
+    function of those rows: each order's contacts depend on its own lifecycle and the seed
+    only, never on the window that simulated it.
+
+    Causes: a parcel delivered after its promise (late_delivery, SERVICE_LATE_CONTACT_P), an
+    on-time parcel's wait (where_is_my_order, more often the longer it takes), a return
+    (damaged_item for transport damage, else return_refund), a question about the product after
+    delivery. Chat contacts are answered by the bot or escalated to a person (phone always goes
+    to a person); a person's first response (first_response_s, NULL for the bot) waits on a
+    queue that lengthens at the evening peak and after a sales event; waiting raises the share
+    left unresolved. Ids: the order's minute * ID_BASE + a counter within that minute."""
+    orders = frames["orders"]
+    paid = orders[orders["paid_ts_utc"].notna()].sort_values("order_id")
+    ship = frames["shipments"].set_index("order_id")
+    done = frames["deliveries"].set_index("order_id")["delivered_ts_utc"]
+    paid = paid[paid["order_id"].isin(ship.index) & paid["order_id"].isin(done.index)]
+    oid = paid["order_id"].to_numpy(dtype=np.int64)
+    ret = frames["returns"]
+    ret = ret[ret["order_id"].isin(oid)]
+    reason = pd.Categorical(ret["reason"], categories=list(RETURN_REASONS)).codes.astype(np.int64)
+    rows = _contacts(
+        int(seed), scenario, oid, paid["ts_utc"].to_numpy(dtype=np.int64), paid["customer_id"].to_numpy(dtype=np.int64),
+        paid["paid_ts_utc"].to_numpy(dtype=np.int64), ship.loc[oid, "shipped_ts_utc"].to_numpy(dtype=np.int64),
+        ship.loc[oid, "promised_ts_utc"].to_numpy(dtype=np.int64), done.loc[oid].to_numpy(dtype=np.int64),
+        ret["order_id"].to_numpy(dtype=np.int64), ret["ts_utc"].to_numpy(dtype=np.int64), reason,
+    )
+    return _contacts_frame(rows)
+
+
+def service_repurchase_factor(contacts: pd.DataFrame) -> np.ndarray:
+    """Per contact, the probability that its customer keeps buying as before (SERVICE_TRUE_EFFECTS):
+    1 - unresolved_loss if unresolved, times 1 - slow_response_loss if a person answered after
+    more than slow_response_s. Columns used: resolved, handled_by, first_response_s."""
+    effects = SERVICE_TRUE_EFFECTS
+    unresolved = ~contacts["resolved"].to_numpy(dtype=bool)
+    wait = pd.to_numeric(contacts["first_response_s"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    slow = (contacts["handled_by"].to_numpy(dtype=object) == "human") & (np.nan_to_num(wait) > effects["slow_response_s"])
+    return (1 - effects["unresolved_loss"] * unresolved) * (1 - effects["slow_response_loss"] * slow)
+
+
+def lost_customers(contacts: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """SimState.lost_customers from contacts (contact_id, customer_id, ts_utc, resolved,
+    handled_by, first_response_s): whom the service lost and from when, a pure function of the
+    contacts and the seed, so a state rebuilt from stored contacts loses the same customers."""
+    if contacts is None or not len(contacts):
+        return pd.DataFrame({"customer_id": pd.Series([], dtype="int64"), "lost_ts_utc": pd.Series([], dtype="int64")})
+    ids = contacts["contact_id"].to_numpy(dtype=np.int64)
+    lost = hash_uniform(seed, ids, 220) >= service_repurchase_factor(contacts)
+    found = pd.DataFrame({"customer_id": contacts["customer_id"].to_numpy(dtype=np.int64)[lost],
+                          "lost_ts_utc": contacts["ts_utc"].to_numpy(dtype=np.int64)[lost]})
+    return found.groupby("customer_id", as_index=False)["lost_ts_utc"].min()
 
 
 # --- initial state --------------------------------------------------------------------------
@@ -852,7 +1086,7 @@ class _Window:
         self.event = _event_multiplier(self.minutes, scenario)
         self.incident = _in_incident(self.minutes, scenario)
         self.traits = _customer_traits(self.seed, state.customers)
-        self.visit_cum, self.n_alive = _visit_weights(self.traits, self.start_s)
+        self.visit_cum, self.n_alive = _visit_weights(self.traits, self.start_s, state.lost_customers)
         self.frames: dict[str, pd.DataFrame] = {}
         self.carry: pd.DataFrame | None = None  # this window's deliveries for recent_deliveries
 
@@ -934,6 +1168,10 @@ class _Window:
         ts = self.minutes[ti] * 60 + rng.integers(0, 60, n)
         # Sessions the experiments cause (their orders are decided by hashes, see _experiment_orders).
         exp_orders = _experiment_orders(m, self.traits, self.seed, self.start_s, self.end_s)
+        gone = _lost_index(self.traits, self.state.lost_customers, self.start_s)
+        if len(gone) and exp_orders:  # a customer the service lost answers no outreach either
+            gone = set(gone.tolist())
+            exp_orders = [row for row in exp_orders if row[0] not in gone]
         if exp_orders:
             e_idx, e_ts, e_exp, e_tr = (np.array(x) for x in zip(*exp_orders))
             k = len(e_idx)
@@ -1445,6 +1683,7 @@ class _Window:
         )
         order_pos = np.full(len(o["id"]), -1, dtype=np.int64)
         order_pos[p] = np.arange(n)
+        self.paid_lifecycle = (p, paid_ts, shipped, promised, delivered)
         self._returns_and_reviews(order_pos, delivered, delivered > promised, km)
 
     def _returns_and_reviews(self, order_pos, delivered, late, km):
@@ -1493,6 +1732,7 @@ class _Window:
         ret = {"return_id": _minute_ids(order_ts[ri] // 60), "order_id": o["id"][oi[ri]], "sku": sku[ri],
                "qty": r_qty[ri], "ts_utc": r_ts[ri], "reason": reason[ri], "refund_amount": refund[ri],
                "resellable": resellable[ri]}
+        self.window_returns = (ret["order_id"], ret["ts_utc"], ret["reason"])
         if sc.name == "incident" and ret_sku >= 0:
             keep = (sku == ret_sku) & ~returned
             self.carry = pd.DataFrame({
@@ -1525,6 +1765,27 @@ class _Window:
              "customer_id": o["customer"][oi[vi]], "ts_utc": v_ts[vi], "rating": rating[vi],
              "text": _Coded(_TEXT_V, text)},
         )
+
+    def _service(self):
+        """The service contacts of the window's paid orders (see service_contacts)."""
+        o = self.o
+        p, paid_ts, shipped, promised, delivered = self.paid_lifecycle
+        self.frames["service_contacts"] = _contacts_frame(_contacts(
+            self.seed, self.scenario, o["id"][p], o["ts"][p], o["customer"][p], paid_ts, shipped, promised, delivered,
+            *self.window_returns))
+
+    def _lost(self) -> pd.DataFrame | None:
+        """lost_customers for the next window: the state's and those of this window's contacts."""
+        old, contacts = self.state.lost_customers, self.frames["service_contacts"]
+        if not len(contacts):
+            return old
+        new = lost_customers(contacts, self.seed)
+        if old is None or not len(old):
+            return new
+        if not len(new):
+            return old
+        both = pd.concat([old, new], ignore_index=True)
+        return both.groupby("customer_id", as_index=False)["lost_ts_utc"].min()
 
     def _incident_returns(self, ret_sku: int) -> dict[str, np.ndarray]:
         """The incident's early returns: of the return SKU's deliveries from orders placed in the
@@ -1702,7 +1963,8 @@ class _Window:
         if len(new_c):
             customers = pd.concat([customers, new_c[list(STATE_COLUMNS["customers"])]], ignore_index=True)
         return SimState(customers=customers, stock=stock, open_replenishments=open_po,
-                        paused_campaigns=st.paused_campaigns, recent_deliveries=self._carried_deliveries())
+                        paused_campaigns=st.paused_campaigns, recent_deliveries=self._carried_deliveries(),
+                        lost_customers=self._lost())
 
     def _carried_deliveries(self) -> pd.DataFrame | None:
         """recent_deliveries for the next window: until the incident is over, the ones still
@@ -1729,6 +1991,7 @@ class _Window:
         self._fulfil()
         self._orders()
         self._lifecycle()
+        self._service()
         self._touches()
         self._assignments()
         self._stock_frames()

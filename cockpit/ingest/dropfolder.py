@@ -1,4 +1,4 @@
-"""Imports shop exports (CSV or Parquet): orders, stock snapshots and ad spend.
+"""Imports shop exports (CSV or Parquet): orders, stock snapshots, ad spend and service contacts.
 
 Formats (one header row; times are ISO 8601 with a zone, e.g. 2026-11-11T00:03:12+08:00,
 or naive times in the shop's timezone, or integer epoch seconds):
@@ -11,6 +11,10 @@ or naive times in the shop's timezone, or integer epoch seconds):
   "import" stock movement of the difference.
 - ad spend (file name starts with "ad_spend"): campaign_id, ts (the minute), spend; optional:
   impressions, clicks.
+- service contacts (file name starts with "service_contacts"): contact_id, customer_id, ts,
+  channel, reason, handled_by (bot | human: escalated to a person), resolved (true/false);
+  optional: order_id, first_response_s (a person's first answer, in seconds; empty for the
+  bot), resolved_ts (not before ts; only for resolved contacts).
 
 Each row is validated; a bad row is rejected with its row number and reason (import_rejects)
 and the good rows are kept. A file is imported once: its SHA-256 is remembered, so dropping
@@ -37,6 +41,7 @@ from cockpit.db.schema import (
     ImportReject,
     Order,
     Product,
+    ServiceContact,
     StockLevel,
     StockMovement,
     Warehouse,
@@ -48,7 +53,10 @@ KINDS = {
                ["line_no", "campaign_id", "discount", "unit_cost", "is_returning"]),
     "stock": (["sku", "warehouse_id", "on_hand"], ["safety_stock", "reorder_point", "lead_time_days", "ts"]),
     "ad_spend": (["campaign_id", "ts", "spend"], ["impressions", "clicks"]),
+    "service_contacts": (["contact_id", "customer_id", "ts", "channel", "reason", "handled_by", "resolved"],
+                         ["order_id", "first_response_s", "resolved_ts"]),
 }
+TRUE_WORDS, FALSE_WORDS = ("true", "1", "yes"), ("false", "0", "no")
 SUFFIXES = (".csv", ".parquet")
 
 
@@ -72,7 +80,8 @@ def file_kind(path: Path) -> str:
     for kind in KINDS:
         if name.startswith(kind):
             return kind
-    raise ImportError_(f"{path.name}: cannot tell the export's kind; name it orders*.csv, stock*.csv or ad_spend*.csv")
+    raise ImportError_(f"{path.name}: cannot tell the export's kind; name it orders*.csv, stock*.csv, ad_spend*.csv "
+                       "or service_contacts*.csv")
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -242,6 +251,48 @@ def _validate_ad_spend(conn: Connection, frame: pd.DataFrame, tz: ZoneInfo) -> t
     return {"ad_spend": spend_rows}, check.problems
 
 
+def _validate_service_contacts(conn: Connection, frame: pd.DataFrame, tz: ZoneInfo) -> tuple[dict, pd.Series]:
+    check = _Checker(frame)
+    contact_id = check.number("contact_id", integer=True, minimum=1)
+    customer_id = check.number("customer_id", integer=True, minimum=1)
+    order_id = check.number("order_id", integer=True, minimum=1, required=False)
+    ts = _parse_ts(frame["ts"], tz)
+    check.flag(ts.isna(), "ts is not a time")
+    for column in ("channel", "reason"):
+        check.flag(frame[column].isna(), f"{column} is missing")
+        check.flag(frame[column].str.len() > 32, f"{column} is longer than 32 characters")
+    handled_by = frame["handled_by"].str.strip().str.lower()
+    check.flag(~handled_by.isin(["bot", "human"]), "handled_by must be bot or human")
+    resolved_text = frame["resolved"].str.strip().str.lower()
+    check.flag(~resolved_text.isin(TRUE_WORDS + FALSE_WORDS), "resolved must be true or false")
+    resolved = resolved_text.isin(TRUE_WORDS)
+    wait = check.number("first_response_s", integer=True, minimum=0, required=False)
+    check.flag((handled_by == "bot") & wait.notna(), "first_response_s is a person's answer: leave it empty for the bot")
+    if "resolved_ts" in frame:
+        resolved_ts = _parse_ts(frame["resolved_ts"], tz)
+        check.flag(frame["resolved_ts"].notna() & resolved_ts.isna(), "resolved_ts is not a time")
+        check.flag(resolved_ts.notna() & ts.notna() & (resolved_ts < ts), "resolved_ts is before ts")
+        check.flag(resolved_ts.notna() & ~resolved, "resolved_ts given for an unresolved contact")
+    else:
+        resolved_ts = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    check.flag(contact_id.duplicated(keep=False) & contact_id.notna(), "duplicate contact_id")
+    ids = [int(x) for x in contact_id.dropna().unique()]
+    known: set[int] = set()
+    for start in range(0, len(ids), 5000):
+        known.update(conn.execute(select(ServiceContact.contact_id).where(
+            ServiceContact.contact_id.in_(ids[start : start + 5000]))).scalars())
+    check.flag(contact_id.isin(list(known)), "contact_id already in the database")
+    good = check.good
+    contacts = pd.DataFrame({
+        "contact_id": contact_id[good].astype("int64"), "customer_id": customer_id[good].astype("int64"),
+        "order_id": order_id[good].astype("Int64"), "ts_utc": ts[good].astype("int64"),
+        "channel": frame["channel"][good].str.strip().astype(str), "reason": frame["reason"][good].str.strip().astype(str),
+        "handled_by": handled_by[good].astype(str), "first_response_s": wait[good].astype("Int64"),
+        "resolved": resolved[good].astype(bool), "resolved_ts_utc": resolved_ts[good].astype("Int64"),
+    })
+    return {"service_contacts": contacts}, check.problems
+
+
 def _apply_stock_snapshot(conn: Connection, frame: pd.DataFrame, tz: ZoneInfo, ref: str) -> tuple[pd.Series, int]:
     check = _Checker(frame)
     check.known("sku", _reference(conn, Product.sku), "SKU")
@@ -317,7 +368,8 @@ def import_file(conn: Connection, path: Path, tz: ZoneInfo) -> ImportReport:
     if kind == "stock":
         problems, accepted = _apply_stock_snapshot(conn, frame, tz, digest[:12])
     else:
-        validate = _validate_orders if kind == "orders" else _validate_ad_spend
+        validate = {"orders": _validate_orders, "ad_spend": _validate_ad_spend,
+                    "service_contacts": _validate_service_contacts}[kind]
         frames, problems = validate(conn, frame, tz)
         report.write = write_batch(conn, frames, tz)
         accepted = int((problems == "").sum())

@@ -107,7 +107,7 @@ def seed_history(
         alerts.seed_default_rules(conn, now_minute)
         # The customers just written, for load_state's cache (see the loop below).
         cache: dict = {"customer_count": len(state.customers), "customers": state.customers}
-        state = load_state(conn, cache, catalog, params.scenario_obj)  # as the database holds it
+        state = load_state(conn, cache, catalog, params.scenario_obj, seed)  # as the database holds it
     windows = list(range(start, end, DAY))
     bar = tqdm(total=len(windows), desc="seeding days", unit="day", file=sys.stderr, disable=not progress)
     with secondary_indexes_dropped(engine, [TABLES[name] for name in BULK_TABLES]):
@@ -129,7 +129,7 @@ def seed_history(
                 cache.update(customer_count=len(state.customers), customers=state.customers)
                 # The database is the truth about stock (returns dated later were written with
                 # their order's day), so the next day starts from what it holds.
-                state = load_state(conn, cache, catalog, params.scenario_obj)
+                state = load_state(conn, cache, catalog, params.scenario_obj, seed)
             bar.update(1)
             bar.set_postfix(events=f"{total.events:,}")
         bar.close()

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select
 
 from cockpit.db.dialect import insert_ignore
 from cockpit.db.frames import to_frame
@@ -22,6 +22,7 @@ from cockpit.db.schema import (
     OrderLine,
     Return,
     ReplenishmentOrder,
+    ServiceContact,
     SimOutbox,
     StockLevel,
     TABLES,
@@ -104,17 +105,35 @@ def _incident_deliveries(conn: Connection, catalog: simulator.Catalog, scenario:
     )
 
 
+def _lost_customers(conn: Connection, seed: int) -> pd.DataFrame:
+    """Whom the simulated service lost (simulator.lost_customers), from the stored contacts
+    that can lose a customer: the unresolved ones and a person's slow first responses."""
+    slow_s = simulator.SERVICE_TRUE_EFFECTS["slow_response_s"]
+    columns = ["contact_id", "customer_id", "ts_utc", "resolved", "handled_by", "first_response_s"]
+    contacts = to_frame(
+        conn.execute(
+            select(*[ServiceContact.__table__.c[c] for c in columns]).where(or_(
+                ServiceContact.resolved.is_(False),
+                and_(ServiceContact.handled_by == "human", ServiceContact.first_response_s > slow_s)))
+        ).all(),
+        columns,
+    )
+    return simulator.lost_customers(contacts, seed)
+
+
 def load_state(
     conn: Connection,
     cache: dict | None = None,
     catalog: simulator.Catalog | None = None,
     scenario: simulator.Scenario | None = None,
+    seed: int | None = None,
 ) -> simulator.SimState:
     """The simulator's view of the shop, read from the database.
 
     Customers only grow, so a per-process cache keyed by their count saves re-reading
     tens of thousands of rows every minute. With the incident scenario (and its catalog),
-    the deliveries its early returns draw from are read too."""
+    the deliveries its early returns draw from are read too; with the seed, the customers
+    the simulated service lost (from the stored contacts)."""
     count = conn.execute(select(func.count()).select_from(Customer)).scalar()
     if cache is not None and cache.get("customer_count") == count:
         customers = cache["customers"]
@@ -146,7 +165,7 @@ def load_state(
         recent = _incident_deliveries(conn, catalog, scenario)
     return simulator.SimState(
         customers=customers, stock=stock, open_replenishments=open_replenishments, paused_campaigns=paused,
-        recent_deliveries=recent,
+        recent_deliveries=recent, lost_customers=None if seed is None else _lost_customers(conn, seed),
     )
 
 
@@ -256,7 +275,7 @@ class SimulatorSource:
         if end <= watermark + 1:
             return {}, None, 0
         catalog = self.catalog(params)
-        state = load_state(conn, self._cache, catalog, params.scenario_obj)
+        state = load_state(conn, self._cache, catalog, params.scenario_obj, params.seed)
         frames, _ = simulate_minutes(catalog, state, watermark + 1, end, params)
         due, parked = split_due(frames, end)
         park(conn, parked)

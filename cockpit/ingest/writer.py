@@ -43,6 +43,7 @@ INSERT_FRAMES = (
     "returns",
     "reviews",
     "replenishment_orders",
+    "service_contacts",
 )
 UPDATE_FRAMES = ("deliveries", "replenishment_receipts", "stock_adjustments")
 # The column that dates each frame's rows (what "already happened" is measured on).
@@ -63,6 +64,7 @@ TIME_COLUMNS = {
     "deliveries": "delivered_ts_utc",
     "replenishment_receipts": "received_ts_utc",
     "stock_adjustments": "ts_utc",
+    "service_contacts": "ts_utc",
 }
 CHUNK_ROWS = 20_000
 
@@ -124,6 +126,15 @@ def _insert_columns(conn: Connection, statement, columns: list[str], values: lis
         executemany_columns(conn, statement, columns, [v[start : start + CHUNK_ROWS] for v in values])
 
 
+def _whole_integers(frame: pd.DataFrame, table) -> pd.DataFrame:
+    """Integer columns that came back from the outbox's JSON as floats (a nullable integer
+    with NULLs reads as float64) as nullable integers again: 12.0 would not fit an INTEGER
+    column in PostgreSQL's COPY."""
+    floats = [c.name for c in table.columns
+              if c.name in frame.columns and c.type.python_type is int and frame[c.name].dtype.kind == "f"]
+    return frame.astype({name: "Int64" for name in floats}) if floats else frame
+
+
 def _minutes(series: pd.Series, unit_seconds: bool = True) -> np.ndarray:
     values = series.dropna().to_numpy(dtype="int64")
     return values // 60 if unit_seconds else values
@@ -139,7 +150,7 @@ def write_batch(conn: Connection, frames: dict[str, pd.DataFrame], tz: ZoneInfo)
         table = TABLES[name]
         columns = [c.name for c in table.columns if c.name in frame.columns]
         result.events += len(frame)
-        _insert_rows(conn, insert_ignore(conn, table), frame, columns)
+        _insert_rows(conn, insert_ignore(conn, table), _whole_integers(frame, table), columns)
     for name in UPDATE_FRAMES:
         frame = frames.get(name)
         if frame is not None and not frame.empty:

@@ -15,7 +15,7 @@ from cockpit.db.engine import get_engine
 from cockpit.db.schema import Customer, Order, RefreshRun
 from tests.cockpit.test_refresh import ROOT
 
-COMMANDS = ["init", "seed", "refresh", "scheduler", "import", "status", "run"]
+COMMANDS = ["init", "seed", "refresh", "scheduler", "import", "customers", "status", "run"]
 
 
 def run_cli(db_url, *args, env=None, timeout=300):
