@@ -14,6 +14,12 @@ pages = {
     "alerts": st.Page("pages/05_alerts.py", title=t("Alerts & actions"), icon=":material/notifications_active:", url_path="alerts-actions"),
     "forecasts": st.Page("pages/06_forecasts.py", title=t("Forecasts & anomalies"), icon=":material/insights:",
                          url_path="forecasts-anomalies"),
+    "customers": st.Page("pages/07_customers.py", title=t("Customers"), icon=":material/groups:", url_path="customers"),
+    "customer": st.Page("pages/08_customer.py", title=t("Customer 360"), icon=":material/person_search:", url_path="customer"),
+    "experiments": st.Page("pages/09_experiments.py", title=t("Experiments"), icon=":material/science:", url_path="experiments"),
+    "service": st.Page("pages/10_service.py", title=t("Service"), icon=":material/support_agent:", url_path="service"),
+    "attribution": st.Page("pages/11_attribution.py", title=t("Attribution"), icon=":material/alt_route:",
+                           url_path="attribution"),
 }
 navigation = st.navigation(list(pages.values()), position=shell.navigation_position())
 shell.decorate(pages, navigation)

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from numbers import Integral
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
@@ -29,7 +30,7 @@ from cockpit.db.schema import (
     ReplenishmentOrder,
     StockLevel,
 )
-from cockpit.metrics.read import campaign_performance
+from cockpit.metrics.read import campaign_performance, sku_window_rows
 from cockpit.timebuckets import day_start_minute, local_day_of
 from cockpit.db.frames import to_frame
 
@@ -39,6 +40,8 @@ ACTIONS = ActionLog.__table__
 ACTION_LOCK = "cockpit-actions"
 REVIEW_DAYS = 7  # the cover a replenishment adds beyond its lead time, in days
 VELOCITY_DAYS = 3  # the sales window behind a replenishment suggestion, in days
+SHARE_DAYS = 28  # the window behind a warehouse's share of a SKU's sales
+SERVICE_Z = 1.65  # forecast safety stock: a 95% chance of not running out before the order lands
 ROI_WINDOW_MINUTES = 60  # the ROI shown before and after pausing or resuming a campaign
 RECOMMEND_KINDS = ("paid", "content")  # channels that can take budget moved from a paused campaign
 UTC = ZoneInfo("UTC")
@@ -99,6 +102,11 @@ class ReplenishmentSuggestion:
     expected_ts_utc: int
     state_token: str
     explanation: str
+    # "forecast" (demand from the SKU's sales forecast, safety stock from its error) or
+    # "velocity" (the last 3 days' pace and the pair's configured safety stock).
+    method: str = "velocity"
+    demand_units: float = 0.0  # expected sales over lead time + review
+    safety_units: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -317,14 +325,38 @@ def _stock_state(conn: Connection, sku: str, warehouse_id: str, *, lock: bool = 
     return row, state
 
 
-def replenishment_suggestion(conn: Connection, sku: str, warehouse_id: str, now_ts: float) -> ReplenishmentSuggestion:
-    """The order quantity that covers lead time plus REVIEW_DAYS at the last 3 days' pace.
+def replenishment_suggestion(conn: Connection, sku: str, warehouse_id: str, now_ts: float,
+                             *, forecast: pd.DataFrame | None = None) -> ReplenishmentSuggestion:
+    """The order quantity that covers lead time plus REVIEW_DAYS.
 
-    suggested_qty = max(0, ceil(velocity_3d * (lead_time_days + REVIEW_DAYS) + safety_stock
-    - on_hand - on_order)), velocity_3d in units/day over epoch minutes (now - 3 days, now],
-    on_order the units of open replenishment orders. ValueError for an unknown pair."""
+    Without a forecast: suggested_qty = max(0, ceil(velocity_3d * (lead_time_days +
+    REVIEW_DAYS) + safety_stock - on_hand - on_order)), velocity_3d in units/day over epoch
+    minutes (now - 3 days, now], on_order the units of open replenishment orders.
+
+    forecast: the SKU's shop-wide daily sales forecast (cockpit.forecasting.sku_forecast:
+    mean and upper 95% bound per day from today). With it, the demand is the forecast summed
+    over the next lead_time_days + REVIEW_DAYS days (the last week's mean repeated past its
+    horizon), and the safety stock SERVICE_Z times the forecast's error over those days (each
+    day's standard deviation from its interval, independent days), both times this
+    warehouse's share of the SKU's sales over the last SHARE_DAYS days. ValueError for an
+    unknown pair."""
     row, state = _stock_state(conn, sku, warehouse_id)
     now_minute = int(now_ts) // 60
+    lead = float(row.lead_time_days)
+    share = _warehouse_share(conn, sku, warehouse_id, now_minute) if forecast is not None and len(forecast) else None
+    if share is not None:
+        demand, spread = _forecast_demand(forecast, lead + REVIEW_DAYS)
+        demand, safety = share * demand, share * SERVICE_Z * spread
+        need = demand + safety - state["on_hand"] - state["on_order"]
+        qty = max(0, math.ceil(round(need, 6)))
+        explanation = (
+            f"forecast demand {_num(demand, 1)} units over the next {lead + REVIEW_DAYS:g} days (lead time {lead:g} "
+            f"+ review {REVIEW_DAYS}; this warehouse sells {share:.0%} of the SKU) + safety stock {_num(safety, 1)} "
+            f"({SERVICE_Z} × the forecast's error) − on hand {state['on_hand']} − on order {state['on_order']} "
+            f"= {_num(need, 1)}, so order {qty} units"
+        )
+        return _suggestion(conn, row, state, sku, warehouse_id, now_ts, qty, explanation, velocity=0.0,
+                           method="forecast", demand=demand, safety=safety)
     sold = conn.execute(
         select(func.coalesce(func.sum(AggSkuMinute.units_sold), 0)).where(
             AggSkuMinute.sku == sku, AggSkuMinute.warehouse_id == warehouse_id,
@@ -332,23 +364,57 @@ def replenishment_suggestion(conn: Connection, sku: str, warehouse_id: str, now_
         )
     ).scalar_one()
     velocity = float(sold) / VELOCITY_DAYS
-    lead = float(row.lead_time_days)
     need = velocity * (lead + REVIEW_DAYS) + row.safety_stock - state["on_hand"] - state["on_order"]
     # round first so that 120.0000000001 from float arithmetic does not become 121
     qty = max(0, math.ceil(round(need, 6)))
-    last = _last_done_action(conn, "sku_warehouse", f"{sku}|{warehouse_id}")
-    token = f"{state['on_hand']}:{state['on_order']}:{','.join(state['open_orders'])}:{last}"
     explanation = (
         f"{_num(velocity)} units/day sold over the last {VELOCITY_DAYS} days × (lead time {lead:g} + review "
         f"{REVIEW_DAYS} days) + safety stock {row.safety_stock} − on hand {state['on_hand']} − on order "
         f"{state['on_order']} = {_num(need, 1)}, so order {qty} units"
     )
+    return _suggestion(conn, row, state, sku, warehouse_id, now_ts, qty, explanation, velocity=velocity,
+                       method="velocity", demand=velocity * (lead + REVIEW_DAYS), safety=float(row.safety_stock))
+
+
+def _suggestion(conn, row, state, sku, warehouse_id, now_ts, qty, explanation, *, velocity, method, demand, safety):
+    last = _last_done_action(conn, "sku_warehouse", f"{sku}|{warehouse_id}")
+    token = f"{state['on_hand']}:{state['on_order']}:{','.join(state['open_orders'])}:{last}"
+    lead = float(row.lead_time_days)
     return ReplenishmentSuggestion(
         sku=sku, warehouse_id=warehouse_id, name=row.name, on_hand=state["on_hand"], on_order=state["on_order"],
         safety_stock=int(row.safety_stock), reorder_point=int(row.reorder_point), lead_time_days=lead,
         velocity_3d=velocity, review_days=REVIEW_DAYS, suggested_qty=qty,
         expected_ts_utc=int(now_ts + lead * 86400), state_token=token, explanation=explanation,
+        method=method, demand_units=float(demand), safety_units=float(safety),
     )
+
+
+def _warehouse_share(conn: Connection, sku: str, warehouse_id: str, now_minute: int) -> float | None:
+    """The pair's share of the SKU's units sold over the last SHARE_DAYS days; None when the
+    SKU sold nothing (no basis to split a forecast by)."""
+    rows = sku_window_rows(now_minute + 1 - SHARE_DAYS * 1440, now_minute + 1).subquery()
+    sold = dict(conn.execute(select(rows.c.warehouse_id, func.sum(rows.c.units_sold))
+                             .where(rows.c.sku == sku).group_by(rows.c.warehouse_id)).all())
+    total = float(sum(sold.values()))
+    return float(sold.get(warehouse_id, 0)) / total if total > 0 else None
+
+
+def _forecast_demand(forecast: pd.DataFrame, days: float) -> tuple[float, float]:
+    """(expected units, their standard deviation) over the next `days` days of a daily
+    forecast with columns mean and upper (the 95% bound); past the forecast's horizon its
+    last week's mean and spread repeat."""
+    mean = forecast["mean"].to_numpy(dtype="float64")
+    sd = (forecast["upper"].to_numpy(dtype="float64") - mean) / 1.96
+    whole = int(math.floor(days))
+    if whole + 1 > len(mean):
+        extra = whole + 1 - len(mean)
+        tail_mean, tail_sd = float(mean[-7:].mean()), float(sd[-7:].mean())
+        mean = np.concatenate([mean, np.full(extra, tail_mean)])
+        sd = np.concatenate([sd, np.full(extra, tail_sd)])
+    weights = np.zeros(len(mean))
+    weights[:whole] = 1.0
+    weights[whole] = days - whole  # a part day at the end
+    return float((weights * mean).sum()), float(np.sqrt((weights * sd ** 2).sum()))
 
 
 def replenish_sku(

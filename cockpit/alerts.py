@@ -42,6 +42,11 @@ METRIC_LABELS = {
     "stock_cover_ratio": "Stock cover ratio",
     "days_of_cover": "Days of cover",
     "return_rate": "Return rate",
+    "sessions_anomaly": "Sessions anomaly score",
+    "conversion_anomaly": "Conversion anomaly score",
+    "spend_anomaly": "Spend anomaly score",
+    "roi_anomaly": "ROI anomaly score",
+    "return_anomaly": "Returns anomaly score",
 }
 # auto_action -> the entity kind it acts on (the verbs live in cockpit.actions).
 AUTO_ACTIONS = {"pause_campaign": "campaign"}
@@ -455,11 +460,20 @@ def _without_data(
 # - ROI: a campaign gets 0.5-2 attributed orders an hour and its ROI sits within about one
 #   point of its floor, so an hour's ROI is mostly chance (30-70% of hours have no order at
 #   all). Only three hours with revenue far below the floor (ROI a point or more under it)
-#   mean something, and only for a campaign spending 450+ in those hours (a smaller one has
-#   too few orders in three hours to judge).
+#   mean something, and only for a campaign spending 900+ in those hours: at 450 a campaign
+#   had three orders in three hours and went critical on chance alone (seed 42, once the
+#   simulator lost customers to bad service). Sparser campaigns are watched by the ROI anomaly
+#   rule, whose score knows how few orders it rests on.
 # - Returns: a SKU's daily return rate on a few sold units ranges from 0 to 150%. Returns are
 #   counted over 6 hours against the units the SKU sells in 6 hours at its 7-day pace, and
 #   only for SKUs selling 100+ units a week: normal values stay under about 0.4.
+# - Anomaly rules (cockpit.metrics.anomalies): scores, not ratios, so their thresholds are the
+#   detector's sensitivity in standard deviations: 4 (between SENSITIVITY "high" and
+#   "medium") opens a warning, 6 goes critical. A channel's drop shows after about eight
+#   minutes of a 10-minute window (it has ~2 sessions a minute), a bid misconfiguration
+#   likewise, a SKU's return wave within five; bench/anomaly_detection.py measures the
+#   delays and false alarms over several seeds. min_volume: the expected count (units sold a
+#   week for returns, as for return_rate).
 _DEFAULT_COLUMNS = (
     "profile", "name", "metric", "entity_kind", "window_minutes", "direction",
     "warn", "critical", "recovery", "hold_minutes", "no_data_minutes", "min_volume",
@@ -473,9 +487,14 @@ _DEFAULT_TABLE = [
     ("default",     "Shop conversion low",        "conversion_rate",        "shop",          60,    "below",  0.02,  0.01,    0.025,   5,   0,      500.0),
     ("default",     "Shop paying conversion low", "paying_conversion_rate", "shop",          60,    "below",  0.015, 0.0075,  0.02,    5,   0,      500.0),
     ("default",     "Stock running out",          "days_of_cover",          "sku_warehouse", 1,     "below",  1.0,   0.25,    2.0,     0,   0,      8.0),
-    ("default",     "Campaign under ROI floor",   "roi_vs_floor",           "campaign",      180,   "below",  -1.0,  -1.3,    -0.5,    10,  0,      450.0),
+    ("default",     "Campaign under ROI floor",   "roi_vs_floor",           "campaign",      180,   "below",  -1.0,  -1.3,    -0.5,    10,  0,      900.0),
     ("default",     "Campaign overspending",      "spend_vs_last_week",     "campaign",      15,    "above",  1.8,   2.5,     1.3,     1,   0,      10.0),
     ("default",     "Return rate high",           "return_rate",            "sku",           360,   "above",  0.5,   0.8,     0.3,     0,   0,      100.0),
+    ("default",     "Traffic anomaly by channel", "sessions_anomaly",       "channel",       10,    "below",  -4.0,  -6.0,    -2.0,    0,   0,      5.0),
+    ("default",     "Conversion anomaly",         "conversion_anomaly",     "shop",          30,    "below",  -4.0,  -6.0,    -2.0,    0,   0,      10.0),
+    ("default",     "Spend anomaly by campaign",  "spend_anomaly",          "campaign",      10,    "above",  4.0,   6.0,     2.0,     0,   0,      5.0),
+    ("default",     "ROI anomaly by campaign",    "roi_anomaly",            "campaign",      180,   "below",  -4.0,  -6.0,    -2.0,    0,   0,      3.0),
+    ("default",     "Returns anomaly by SKU",     "return_anomaly",         "sku",           30,    "above",  4.0,   6.0,     2.0,     0,   0,      100.0),
     ("sales-event", "Shop visitors stopped",      "uv",                     "shop",          3,     "below",  None,  1.0,     1.0,     0,   3,      0.0),
     ("sales-event", "Traffic drop by channel",    "sessions_vs_last_week",  "channel",       10,    "below",  0.7,   0.5,     0.85,    1,   0,      20.0),
     ("sales-event", "Orders drop",                "orders_vs_last_week",    "shop",          30,    "below",  0.7,   0.45,    0.85,    2,   0,      10.0),
@@ -486,6 +505,11 @@ _DEFAULT_TABLE = [
     ("sales-event", "Campaign under ROI floor",   "roi_vs_floor",           "campaign",      120,   "below",  -0.8,  -1.2,    -0.4,    5,   0,      300.0),
     ("sales-event", "Campaign overspending",      "spend_vs_last_week",     "campaign",      15,    "above",  2.4,   3.2,     1.8,     1,   0,      10.0),
     ("sales-event", "Return rate high",           "return_rate",            "sku",           360,   "above",  0.5,   0.8,     0.3,     0,   0,      100.0),
+    ("sales-event", "Traffic anomaly by channel", "sessions_anomaly",       "channel",       10,    "below",  -4.0,  -6.0,    -2.0,    0,   0,      5.0),
+    ("sales-event", "Conversion anomaly",         "conversion_anomaly",     "shop",          30,    "below",  -4.0,  -6.0,    -2.0,    0,   0,      10.0),
+    ("sales-event", "Spend anomaly by campaign",  "spend_anomaly",          "campaign",      10,    "above",  4.0,   6.0,     2.0,     0,   0,      5.0),
+    ("sales-event", "ROI anomaly by campaign",    "roi_anomaly",            "campaign",      180,   "below",  -4.0,  -6.0,    -2.0,    0,   0,      3.0),
+    ("sales-event", "Returns anomaly by SKU",     "return_anomaly",         "sku",           30,    "above",  4.0,   6.0,     2.0,     0,   0,      100.0),
 ]
 # auto_action stays None: pausing a campaign automatically is something an operator opts into.
 DEFAULT_RULES: list[dict] = [

@@ -45,6 +45,15 @@ class Settings:
     port: int = 8501
     # COCKPIT_FORECAST_MINUTES: how often the scheduler refits the sales forecasts.
     forecast_minutes: int = 60
+    # COCKPIT_ATTRIBUTION_MINUTES: how often the scheduler recomputes channel attribution.
+    attribution_minutes: int = 60
+    # COCKPIT_SERVICE_BOT_TARGET: the share of service contacts the bot should resolve alone.
+    service_bot_target: float = 0.80
+    # COCKPIT_SERVICE_RESPONSE_TARGET_S: seconds within which a person should first answer.
+    service_response_target_s: int = 15
+    # COCKPIT_CUSTOMER_MINUTES: how often the scheduler recomputes and stores customer value
+    # (RFM segments, CLV, probability alive).
+    customer_minutes: int = 60
 
     @property
     def tz(self) -> ZoneInfo:
@@ -64,6 +73,19 @@ def _int(env: dict, name: str, default: int, minimum: int = 0) -> int:
         raise ConfigError(f"{name}={raw!r} is not a whole number") from None
     if value < minimum:
         raise ConfigError(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+def _share(env: dict, name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number such as 0.8") from None
+    if not 0 < value <= 1:
+        raise ConfigError(f"{name}={value} must be a share between 0 and 1, e.g. 0.8 for 80%")
     return value
 
 
@@ -97,4 +119,9 @@ def load_settings(env: dict | None = None) -> Settings:
         max_catchup_minutes=_int(env, "COCKPIT_MAX_CATCHUP_MINUTES", base.max_catchup_minutes, minimum=1),
         port=_int(env, "COCKPIT_PORT", base.port, minimum=1),
         forecast_minutes=_int(env, "COCKPIT_FORECAST_MINUTES", base.forecast_minutes, minimum=1),
+        attribution_minutes=_int(env, "COCKPIT_ATTRIBUTION_MINUTES", base.attribution_minutes, minimum=1),
+        service_bot_target=_share(env, "COCKPIT_SERVICE_BOT_TARGET", base.service_bot_target),
+        service_response_target_s=_int(env, "COCKPIT_SERVICE_RESPONSE_TARGET_S", base.service_response_target_s,
+                                       minimum=1),
+        customer_minutes=_int(env, "COCKPIT_CUSTOMER_MINUTES", base.customer_minutes, minimum=1),
     )

@@ -16,7 +16,6 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from cockpit import snapshots
-from cockpit.metrics.read import last_heartbeat
 from cockpit.metrics.sales import daily_sales, top_skus
 from cockpit.timebuckets import day_start_minute, local_day_of
 from models import forecast
@@ -115,18 +114,29 @@ def compute_forecasts(conn: Connection, data_minute: int, tz: ZoneInfo) -> dict:
 
 def publish_forecasts(engine, tz: ZoneInfo) -> ForecastRun | None:
     """Compute the forecasts for the newest data minute and store them; None before any refresh."""
-    started = time.perf_counter()
-    with engine.connect() as conn:
-        beat = last_heartbeat(conn)
-        if beat is None:
-            return None
-        value = compute_forecasts(conn, beat.data_minute_utc, tz)
-    seconds = time.perf_counter() - started
-    with engine.begin() as conn:
-        snapshots.publish(conn, VIEW, {"tz": tz.key}, beat.data_minute_utc, value, seconds * 1000)
-    return ForecastRun(beat.data_minute_utc, len(value["scores"]), seconds)
+    done = snapshots.publish_computed(engine, VIEW, {"tz": tz.key}, lambda conn, minute: compute_forecasts(conn, minute, tz))
+    if done is None:
+        return None
+    minute, value, seconds = done
+    return ForecastRun(minute, len(value["scores"]), seconds)
 
 
 def latest_forecasts(conn: Connection, tz: ZoneInfo) -> tuple[int, dict] | None:
     """(data minute, value) of the newest published forecasts, or None."""
     return snapshots.fetch_latest(conn, VIEW, {"tz": tz.key})
+
+
+MAX_FORECAST_AGE_MINUTES = 2 * 1440  # an older forecast no longer drives replenishment
+
+
+def sku_forecast(conn: Connection, sku: str, tz: ZoneInfo, now_minute: int) -> pd.DataFrame | None:
+    """The SKU's published daily forecast from today on (columns day, mean, lower, upper), or
+    None when the SKU is not among the forecast series or the newest forecast is more than
+    MAX_FORECAST_AGE_MINUTES old: replenishment then falls back to the recent pace."""
+    latest = latest_forecasts(conn, tz)
+    if latest is None or latest[0] < now_minute - MAX_FORECAST_AGE_MINUTES:
+        return None
+    ahead = latest[1]["forecasts"]
+    today = pd.Timestamp("1970-01-01") + pd.Timedelta(days=local_day_of(now_minute, tz))
+    rows = ahead[(ahead["kind"] == "sku") & (ahead["key"] == sku) & (ahead["day"] >= today)]
+    return rows[["day", "mean", "lower", "upper"]].reset_index(drop=True) if len(rows) else None

@@ -169,6 +169,30 @@ def forecast_job(settings: Settings):
     return run
 
 
+def attribution_job(settings: Settings):
+    """The scheduler's slow job: channel credit under every attribution model and campaigns'
+    new vs returning revenue over the last 30 days (cockpit.attribution)."""
+    from cockpit import attribution  # the models load only in the processes that attribute
+
+    run = attribution.publish_attribution(get_engine(settings.db_url), settings.tz)
+    if run is not None:
+        log.info("attribution: %d orders, %d touches for minute %d in %.1fs", run.orders, run.touches,
+                 run.data_minute, run.seconds)
+    return run
+
+
+def customer_value_job(settings: Settings):
+    """The scheduler's slow job: score every customer (RFM segment, CLV, probability alive) as
+    of the last complete day and store the scores (cockpit.customers)."""
+    from cockpit import customers  # scipy and the models load only in the processes that score
+
+    run = customers.publish_customer_scores(get_engine(settings.db_url), settings.tz)
+    if run is not None:
+        log.info("customer scores: %d customers as of day %d in %.1fs%s", run.customers, run.as_of_day, run.seconds,
+                 "" if run.clv_fitted else " (CLV not fitted)")
+    return run
+
+
 def _metric_reader(conn: Connection, data_minute: int | None, tz):
     """The alert evaluator's reader. Rules are evaluated at the wall-clock minute; a window
     lying wholly after the newest ingested minute has no data (a stalled feed is "no data",

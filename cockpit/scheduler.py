@@ -52,6 +52,11 @@ SLOW_JOBS: list[SlowJob] = [
     # Forecasts once soon after the start (a fresh demo shows them within a minute), then on
     # COCKPIT_FORECAST_MINUTES.
     SlowJob("forecasts", jobs.forecast_job, "interval", interval_setting="forecast_minutes", at_start_after_s=15),
+    SlowJob("attribution", jobs.attribution_job, "interval", interval_setting="attribution_minutes",
+            at_start_after_s=45),
+    # Customer scores likewise: soon after the start, then every COCKPIT_CUSTOMER_MINUTES.
+    SlowJob("customer_value", jobs.customer_value_job, "interval", interval_setting="customer_minutes",
+            at_start_after_s=30),
 ]
 
 

@@ -230,7 +230,7 @@ def fetch_latest(conn: Connection, name: str, params: dict) -> tuple[int, Any] |
     return None if row is None else (int(row[0]), decode(row[1]))
 
 
-def forget_all(conn: Connection, *, keep: tuple[str, ...] = ("forecasts",)) -> None:
+def forget_all(conn: Connection, *, keep: tuple[str, ...] = ("forecasts", "customer_value", "attribution")) -> None:
     """Drop every snapshot but the slow-cadence ones in `keep`: something the pages show
     changed outside the refresh (forecasts do not depend on actions)."""
     conn.execute(delete(SNAPSHOTS).where(SNAPSHOTS.c.name.not_in(keep)))
@@ -241,3 +241,21 @@ def published(conn: Connection) -> list[tuple]:
     return [tuple(row) for row in conn.execute(
         select(SNAPSHOTS.c.name, SNAPSHOTS.c.params, SNAPSHOTS.c.data_minute_utc, SNAPSHOTS.c.compute_ms,
                func.length(SNAPSHOTS.c.payload)).order_by(SNAPSHOTS.c.name, SNAPSHOTS.c.params)).all()]
+
+
+def publish_computed(engine, name: str, params: dict, compute) -> tuple[int, Any, float] | None:
+    """The slow jobs' publishing: compute(conn, data_minute) on a read connection for the
+    newest refreshed minute, then store it in a short write transaction (a long fit must not
+    hold the writer). Returns (data_minute, value, seconds), or None before any refresh."""
+    from cockpit.metrics.read import last_heartbeat
+
+    started = time.perf_counter()
+    with engine.connect() as conn:
+        beat = last_heartbeat(conn)
+        if beat is None:
+            return None
+        value = compute(conn, beat.data_minute_utc)
+    seconds = time.perf_counter() - started
+    with engine.begin() as conn:
+        publish(conn, name, params, beat.data_minute_utc, value, seconds * 1000)
+    return beat.data_minute_utc, value, seconds

@@ -195,11 +195,34 @@ def traffic_anomalies(conn: Connection, data_minute: int, tz: ZoneInfo, sensitiv
             "threshold": detection.threshold}
 
 
+ANOMALY_ALERT_HOURS = 24
+
+
+def anomaly_alerts(conn: Connection, data_minute: int, tz: ZoneInfo) -> dict:
+    """The anomaly rules' alerts opened in the last ANOMALY_ALERT_HOURS (newest first, the
+    columns of alerts.ALERT_COLUMNS) and, per alert, what moved when it opened
+    (anomalies.explain over the rule's window: {str(alert_id): frame}; absent where the
+    metric has nothing finer to split)."""
+    from cockpit.metrics import anomalies
+
+    recent = alerts.recent_alerts(conn, data_minute - ANOMALY_ALERT_HOURS * 60)
+    recent = recent[recent["metric"].str.endswith("_anomaly")
+                    & (recent["opened_minute"] >= data_minute - ANOMALY_ALERT_HOURS * 60)].reset_index(drop=True)
+    windows = {rule.rule_id: rule.window_minutes for rule in alerts.all_rules(conn)}
+    explanations = {}
+    for row in recent.itertuples():
+        found = anomalies.explain(conn, row.metric, row.entity_id, windows.get(row.rule_id, 60), int(row.opened_minute))
+        if found is not None:
+            explanations[str(row.alert_id)] = found
+    return {"alerts": recent, "explanations": explanations,
+            "dimensions": {metric: label for metric, label in anomalies.EXPLAINED_BY.items()}}
+
+
 VIEWS: dict[str, Callable[..., Any]] = {
     "overview": overview, "overview_numbers": overview_numbers, "panel_states": panel_states, "traffic_page": traffic_page,
     "channel_detail": channel_detail, "stock_page": stock_page, "sku_detail": sku_detail, "ads_page": ads_page,
     "campaign_detail": campaign_detail, "open_alerts": open_alerts, "alerts_page": alerts_page,
-    "traffic_anomalies": traffic_anomalies,
+    "traffic_anomalies": traffic_anomalies, "anomaly_alerts": anomaly_alerts,
 }
 
 # The views the scheduler publishes after each refresh, with the arguments every viewer of

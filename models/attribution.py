@@ -102,18 +102,23 @@ def touch_weights(journey: Journey, model: str, *, half_life_days: float = 7.0) 
 def markov_removal_effects(paths: list[Journey]) -> pd.Series:
     """Removal effect per channel of a first-order Markov chain over all journeys: the share
     of the conversion probability lost when the channel's state leads to no conversion."""
-    channels = sorted({ch for j in paths for ch in j.channels})
-    if not channels:
+    steps = [(a, b) for j in paths if j.channels
+             for a, b in zip(("(start)", *j.channels), (*j.channels, "(conversion)" if j.converted else "(null)"))]
+    frame = pd.DataFrame(steps, columns=["from", "to"])
+    return _removal_effects(frame.groupby(["from", "to"]).size() if len(frame) else pd.Series(dtype="float64"))
+
+
+def _removal_effects(step_counts: pd.Series) -> pd.Series:
+    """Removal effects from the counts of each (from, to) step of the journeys."""
+    if step_counts.empty:
         return pd.Series(dtype="float64")
+    ends = {"(start)", "(conversion)", "(null)"}
+    channels = sorted(set(step_counts.index.get_level_values(0)) - ends)
     states = ["(start)", *channels, "(conversion)", "(null)"]
-    pos = {s: i for i, s in enumerate(states)}
+    pos = {state: i for i, state in enumerate(states)}
     counts = np.zeros((len(states), len(states)))
-    for j in paths:
-        if not j.channels:
-            continue
-        seq = ["(start)", *j.channels, "(conversion)" if j.converted else "(null)"]
-        for a, b in zip(seq, seq[1:]):
-            counts[pos[a], pos[b]] += 1
+    for (a, b), n in step_counts.items():
+        counts[pos[a], pos[b]] += n
     rows = counts.sum(axis=1, keepdims=True)
     transition = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
     base = _conversion_probability(transition, pos, removed=None)
@@ -140,54 +145,132 @@ def _conversion_probability(transition: np.ndarray, pos: dict[str, int], removed
     return float(x[transient.index(pos["(start)"]), 0])
 
 
-def attribute(touches: pd.DataFrame, conversions: pd.DataFrame, *, model: str, as_of_ts: int,
-              half_life_days: float = 7.0) -> pd.DataFrame:
-    """Credit per channel under one model: channel, conversions, revenue (sums equal the
-    orders and revenue; orders without touches go to "direct"). Sorted by conversions."""
-    if model not in MODELS:
-        raise ValueError(f"unknown attribution model {model!r}; choose from {MODELS}")
-    paths = journeys(touches, conversions, as_of_ts=as_of_ts)
-    converting = [j for j in paths if j.converted]
-    credit: dict[str, list[float]] = {}
+def _journey_touches(touches: pd.DataFrame, conversions: pd.DataFrame, as_of_ts: int):
+    """journeys() as frames, for shops with millions of touches: every touch up to as_of_ts
+    with its journey (the visitor's next order at or after it, or the visitor's open journey),
+    position and length, and the orders up to as_of_ts with whether any touch led to them."""
+    _require(touches, "touches", ("visitor_id", "ts_utc", "channel"))
+    _require(conversions, "conversions", ("visitor_id", "ts_utc", "revenue"))
+    if (conversions["revenue"] < 0).any():
+        raise ValueError("conversions have negative revenue: refunds belong in returns, not here")
+    t = touches.loc[touches["ts_utc"] <= as_of_ts, ["visitor_id", "ts_utc", "channel"]].copy()
+    c = conversions.loc[conversions["ts_utc"] <= as_of_ts, ["visitor_id", "ts_utc", "revenue"]]
+    c = c.sort_values(["visitor_id", "ts_utc"], kind="stable").reset_index(drop=True)
+    orders = pd.DataFrame({"order": np.arange(len(c)), "visitor_id": c["visitor_id"].to_numpy(dtype="int64"),
+                           "order_ts": c["ts_utc"].to_numpy(dtype="int64"),
+                           "revenue": c["revenue"].to_numpy(dtype="float64")})
+    t["visitor_id"] = t["visitor_id"].astype("int64")
+    t["ts_utc"] = t["ts_utc"].astype("int64")
+    t["channel"] = t["channel"].astype(str)
+    t = t.sort_values("ts_utc", kind="stable")
+    # Each touch goes to the visitor's first order at or after it (a touch is spent by the
+    # order it led to); touches after the visitor's last order form the open journey.
+    t = pd.merge_asof(t, orders[["order", "visitor_id", "order_ts"]].sort_values("order_ts", kind="stable"),
+                      left_on="ts_utc", right_on="order_ts", by="visitor_id", direction="forward")
+    converted = t["order"].notna().to_numpy()
+    open_key = len(orders) + pd.factorize(t["visitor_id"])[0]
+    t["journey"] = np.where(converted, t["order"].fillna(-1).to_numpy(dtype="int64"), open_key)
+    t["converted"] = converted
+    t = t.sort_values(["journey", "ts_utc"], kind="stable").reset_index(drop=True)
+    group = t.groupby("journey", sort=False)
+    t["position"] = group.cumcount().to_numpy()
+    t["length"] = group["ts_utc"].transform("size").to_numpy()
+    t = t.merge(orders[["order", "revenue"]], on="order", how="left")
+    t["revenue"] = t["revenue"].fillna(0.0)
+    orders["touched"] = orders["order"].isin(t.loc[t["converted"], "order"])
+    return t, orders
 
-    def add(channel: str, conversions_share: float, revenue_share: float) -> None:
-        entry = credit.setdefault(channel, [0.0, 0.0])
-        entry[0] += conversions_share
-        entry[1] += revenue_share
 
+def _rule_weights(t: pd.DataFrame, model: str, half_life_days: float) -> np.ndarray:
+    """touch_weights for every converting touch of _journey_touches' frame at once."""
+    pos, n = t["position"].to_numpy(), t["length"].to_numpy()
+    if model == "last_touch":
+        return (pos == n - 1).astype("float64")
+    if model == "first_touch":
+        return (pos == 0).astype("float64")
+    if model == "linear":
+        return 1.0 / n
+    if model == "time_decay":
+        if half_life_days <= 0:
+            raise ValueError("half_life_days must be positive")
+        raw = np.power(0.5, (t["order_ts"].to_numpy() - t["ts_utc"].to_numpy()) / 86400.0 / half_life_days)
+        return raw / pd.Series(raw).groupby(t["journey"].to_numpy()).transform("sum").to_numpy()
+    if model == "position_based":
+        ends = (pos == 0) | (pos == n - 1)
+        middle = (1 - 2 * POSITION_ENDS) / np.maximum(n - 2, 1)
+        return np.where(n == 1, 1.0, np.where(n == 2, 0.5, np.where(ends, POSITION_ENDS, middle)))
+    raise ValueError(f"unknown rule model {model!r}; choose from {RULE_MODELS}")
+
+
+def _credit(t: pd.DataFrame, orders: pd.DataFrame, model: str, half_life_days: float,
+            since_ts: int | None = None) -> pd.DataFrame:
+    if since_ts is not None:
+        # Earlier orders cut the journeys (and teach the Markov chain) but are not credited.
+        orders = orders[orders["order_ts"] >= since_ts]
+        touched = t[t["converted"] & (t["order_ts"] >= since_ts)]
+    else:
+        touched = t[t["converted"]]
+    direct = orders[~orders["touched"]]
+    rows = [pd.DataFrame({"channel": [DIRECT] * bool(len(direct)), "conversions": [float(len(direct))] * bool(len(direct)),
+                          "revenue": [float(direct["revenue"].sum())] * bool(len(direct))})]
     if model == "markov":
         # The usual reading of removal effects: the touched orders (and their revenue) are
         # shared among channels in proportion to each channel's removal effect.
-        effects = markov_removal_effects(paths).clip(lower=0.0)
-        touched = [j for j in converting if j.channels]
-        for j in converting:
-            if not j.channels:
-                add(DIRECT, 1.0, j.revenue)
-        if touched:
+        effects = _removal_effects(_steps(t)).clip(lower=0.0)
+        n_touched = int(orders["touched"].sum())
+        if n_touched and len(effects):
             shares = effects / effects.sum() if effects.sum() > 0 else pd.Series(1.0 / len(effects), index=effects.index)
-            total_revenue = sum(j.revenue for j in touched)
-            for ch, share in shares.items():
-                add(ch, share * len(touched), share * total_revenue)
-    else:
-        for j in converting:
-            if not j.channels:
-                add(DIRECT, 1.0, j.revenue)
-                continue
-            for ch, w in zip(j.channels, touch_weights(j, model, half_life_days=half_life_days)):
-                add(ch, w, w * j.revenue)
-    frame = pd.DataFrame([(ch, v[0], v[1]) for ch, v in credit.items()], columns=["channel", "conversions", "revenue"])
+            revenue = float(orders.loc[orders["touched"], "revenue"].sum())
+            rows.append(pd.DataFrame({"channel": shares.index, "conversions": shares.to_numpy() * n_touched,
+                                      "revenue": shares.to_numpy() * revenue}))
+    elif len(touched):
+        w = _rule_weights(touched, model, half_life_days)
+        rows.append(pd.DataFrame({"channel": touched["channel"].to_numpy(), "conversions": w,
+                                  "revenue": w * touched["revenue"].to_numpy()}))
+    frame = pd.concat(rows, ignore_index=True).groupby("channel", as_index=False)[["conversions", "revenue"]].sum()
     frame["channel"] = frame["channel"].astype("str")
     frame = frame.astype({"conversions": "float64", "revenue": "float64"})
     return frame.sort_values(["conversions", "channel"], ascending=[False, True], ignore_index=True)
 
 
+def _steps(t: pd.DataFrame) -> pd.Series:
+    """Counts of (from, to) steps over all journeys: start, the channels in order, then
+    conversion or null."""
+    if t.empty:
+        return pd.Series(dtype="float64")
+    channel = t["channel"].to_numpy()
+    last = (t["position"] == t["length"] - 1).to_numpy()
+    start = pd.DataFrame({"from": "(start)", "to": channel[t["position"].to_numpy() == 0]})
+    inner = pd.DataFrame({"from": channel[~last], "to": np.roll(channel, -1)[~last]})
+    end = pd.DataFrame({"from": channel[last], "to": np.where(t["converted"].to_numpy()[last], "(conversion)", "(null)")})
+    return pd.concat([start, inner, end], ignore_index=True).groupby(["from", "to"]).size()
+
+
+def attribute(touches: pd.DataFrame, conversions: pd.DataFrame, *, model: str, as_of_ts: int,
+              half_life_days: float = 7.0, since_ts: int | None = None) -> pd.DataFrame:
+    """Credit per channel under one model: channel, conversions, revenue (sums equal the
+    orders and revenue; orders without touches go to "direct"). Sorted by conversions.
+
+    since_ts: credit only the orders placed at or after it; the earlier ones in
+    `conversions` still end the journeys before them (give a period's orders plus those of a
+    lookback before it, and the touches of both, so the period's first orders do not inherit
+    touches that earlier orders spent)."""
+    if model not in MODELS:
+        raise ValueError(f"unknown attribution model {model!r}; choose from {MODELS}")
+    t, orders = _journey_touches(touches, conversions, as_of_ts)
+    return _credit(t, orders, model, half_life_days, since_ts)
+
+
 def compare_models(touches: pd.DataFrame, conversions: pd.DataFrame, *, as_of_ts: int,
-                   spend: pd.Series | None = None, half_life_days: float = 7.0) -> pd.DataFrame:
+                   spend: pd.Series | None = None, half_life_days: float = 7.0,
+                   since_ts: int | None = None) -> pd.DataFrame:
     """Every model side by side: one row per channel and model with conversions, revenue and,
-    when `spend` (per channel) is given, spend and roi ((revenue - spend) / spend)."""
+    when `spend` (per channel) is given, spend and roi ((revenue - spend) / spend).
+    since_ts: as in attribute()."""
+    t, orders = _journey_touches(touches, conversions, as_of_ts)
     parts = []
     for model in MODELS:
-        frame = attribute(touches, conversions, model=model, as_of_ts=as_of_ts, half_life_days=half_life_days)
+        frame = _credit(t, orders, model, half_life_days, since_ts)
         frame.insert(1, "model", model)
         parts.append(frame)
     out = pd.concat(parts, ignore_index=True)

@@ -1,8 +1,9 @@
 """Alerts & actions: open and recent alerts (acknowledge, snooze), the alert rules with their
-thresholds (edited, validated and audited here), and the audit log of every action."""
+thresholds (edited, validated and audited here), the audit log of every action, and whether
+the actions worked (their effect against a forecast without them)."""
 import streamlit as st
 
-from cockpit.ui import action_dialogs, charts, loaders, rule_editor, shell, widgets
+from cockpit.ui import action_dialogs, charts, effect_charts, loaders, rule_editor, shell, widgets
 from cockpit.ui.i18n import t
 
 shell.require_frame()
@@ -67,3 +68,13 @@ if not wall:
         actors = filters[1].multiselect(t("Who"), sorted(audit["actor"].unique()), key="alerts_audit_actors")
         st.dataframe(charts.audit_table(audit, tz, verbs, actors), hide_index=True, height=360,
                      column_config=charts.AUDIT_COLUMNS)
+        st.subheader(t("Did the actions work?"))
+        measured = loaders.measured_actions(settings.db_url, fresh.data_minute)
+        if measured.empty:
+            st.caption(t("No campaign pauses, resumes or replenishments yet."))
+        else:
+            labels = effect_charts.action_labels(measured, tz)
+            chosen = st.selectbox(t("Action"), list(labels), format_func=labels.get, key="alerts_effect_action")
+            with st.spinner(t("Forecasting what would have happened without it…")):
+                effects = loaders.action_effect(settings.db_url, fresh.data_minute, settings.timezone, chosen)
+            effect_charts.render_effect(effects)

@@ -57,6 +57,22 @@ elif loaded.value is not None:
     with st.expander(t("Every series' backtest ({n})", n=len(scores))):
         st.dataframe(charts.forecast_scores_table(scores), hide_index=True, width="stretch")
 
+st.subheader(t("Anomaly alerts, last 24 hours"))
+st.caption(t("Raised by the anomaly rules (Alerts & actions page) against the same minutes on the days before; "
+             "their thresholds are the detector's sensitivity."))
+recent = loaders.guarded("anomaly_alerts", fresh.data_minute, loaders.anomaly_alerts, settings.db_url,
+                         fresh.data_minute, settings.timezone)
+if widgets.load_marker(recent, tz) and recent.value is not None:
+    found = recent.value
+    if found["alerts"].empty:
+        st.success(t("No anomaly alert in the last 24 hours."))
+    for row in found["alerts"].itertuples():
+        st.markdown(charts.anomaly_alert_line(row, tz), unsafe_allow_html=True)
+        moved = found["explanations"].get(str(row.alert_id))
+        if moved is not None and not moved.empty:
+            with st.expander(t("What moved, by {dimension}", dimension=t(found["dimensions"][row.metric]))):
+                st.dataframe(charts.moved_table(moved), hide_index=True, width="stretch")
+
 st.subheader(t("Traffic anomalies"))
 sensitivity = st.radio(t("Sensitivity"), ["low", "medium", "high"], index=1, horizontal=True,
                        format_func=lambda level: t(level), key="forecast_sensitivity")

@@ -518,3 +518,19 @@ def change_table(explanation: pd.DataFrame) -> pd.DataFrame:
     table = explanation.head(5).copy()
     table.columns = [t("Channel"), t("Same hour a week ago"), t("This hour"), t("Change"), t("Share of the change")]
     return table
+
+
+def anomaly_alert_line(row, tz: ZoneInfo) -> str:
+    """One anomaly alert: its level, message, when it opened and whether it is still open."""
+    notes = [t("opened {time}", time=local_time(row.opened_minute * 60, tz))]
+    if row.status == "resolved" and row.resolved_minute == row.resolved_minute:
+        notes.append(t("resolved {time}", time=local_time(row.resolved_minute * 60, tz)))
+    else:
+        notes.append(t(row.status))
+    return f"{level_badge(row.level)} {html.escape(row.message)}<br><small>{' · '.join(notes)}</small>"
+
+
+def moved_table(explanation: pd.DataFrame) -> pd.DataFrame:
+    table = explanation.head(6).copy()
+    table.columns = [t("Value"), t("Expected"), t("In the window"), t("Change"), t("Share of the change")]
+    return table

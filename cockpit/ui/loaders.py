@@ -151,16 +151,36 @@ def forecasts(db_url: str, data_minute: int, timezone: str):
         return forecasting.latest_forecasts(conn, settings().tz)
 
 
+@st.cache_data(ttl=300, max_entries=8, show_spinner=False)
+def attribution(db_url: str, data_minute: int, timezone: str):
+    """(minute the attribution was computed for, its value) as the scheduler last published
+    it, or None before its first attribution run."""
+    from cockpit import attribution as published
+
+    with get_engine(db_url).connect() as conn:
+        return published.latest_attribution(conn, settings().tz)
+
+
 @st.cache_data(ttl=3600, max_entries=8, show_spinner=False)
 def traffic_anomalies(db_url: str, hour_minute: int, timezone: str, sensitivity: str) -> dict:
     """Keyed by the last complete hour's minute: the model reads whole hours only."""
     return _view(db_url, "traffic_anomalies", hour_minute, sensitivity=sensitivity)
 
 
+@st.cache_data(ttl=300, max_entries=8, show_spinner=False)
+def anomaly_alerts(db_url: str, data_minute: int, timezone: str) -> dict:
+    return _view(db_url, "anomaly_alerts", data_minute)
+
+
 def fresh_suggestion(db_url: str, sku: str, warehouse_id: str):
-    """Not cached: the dialog must show the stock as it is now."""
+    """Not cached: the dialog must show the stock as it is now. Driven by the SKU's sales
+    forecast when the scheduler has one, else by the recent pace."""
+    from cockpit import forecasting
+
+    now = time.time()
     with get_engine(db_url).connect() as conn:
-        return actions.replenishment_suggestion(conn, sku, warehouse_id, time.time())
+        forecast = forecasting.sku_forecast(conn, sku, settings().tz, int(now) // 60)
+        return actions.replenishment_suggestion(conn, sku, warehouse_id, now, forecast=forecast)
 
 
 def state_token(db_url: str, entity_kind: str, entity_id: str) -> str:
@@ -177,3 +197,132 @@ def fresh_recommendation(db_url: str, channel: str):
 def clear_after_action() -> None:
     """An action changed the database: drop cached reads so every page shows its effect."""
     st.cache_data.clear()
+
+
+# --- customers (the scheduler stores the scores; cockpit.customers builds the views) -----------
+
+@st.cache_data(ttl=60, max_entries=8, show_spinner=False)
+def customer_runs(db_url: str, data_minute: int, timezone: str) -> dict:
+    """{"days": the stored score days, oldest first; "fit": the newest run's description or None}."""
+    from cockpit import customers
+    from cockpit.metrics import customers as customer_reads
+
+    with get_engine(db_url).connect() as conn:
+        return {"days": customer_reads.score_days(conn), "fit": customers.latest_fit(conn, settings().tz)}
+
+
+@st.cache_data(ttl=3600, max_entries=16, show_spinner=False)
+def customer_day(db_url: str, day: int, computed_ts: float) -> dict:
+    """The stored scores of `day` ("scores"), their segment summary ("summary") and the top
+    customers ("top"); computed_ts (the newest run's) keys the cache, so a rerun is read afresh."""
+    from cockpit import customers
+    from cockpit.metrics import customers as customer_reads
+
+    with get_engine(db_url).connect() as conn:
+        scores = customer_reads.scores_of_day(conn, day)
+    return {"scores": scores, "summary": customers.segment_summary(scores), "top": customers.top_customers(scores)}
+
+
+@st.cache_data(ttl=3600, max_entries=16, show_spinner=False)
+def segment_migration(db_url: str, from_day: int, to_day: int, computed_ts: float) -> dict:
+    """{"matrix": customers by segment on from_day (rows) and to_day (columns), "moved": who
+    went from valuable to at-risk, with their scores on to_day}."""
+    from cockpit import customers
+
+    before = customer_day(db_url, from_day, computed_ts)["scores"]
+    after = customer_day(db_url, to_day, computed_ts)["scores"]
+    moved = customers.migration(before, after, from_day, to_day)
+    chosen = after[after["customer_id"].isin(moved.moved().index)]
+    return {"matrix": moved.matrix, "moved": customers.top_customers(chosen, limit=len(chosen))}
+
+
+@st.cache_data(ttl=3600, max_entries=16, show_spinner=False)
+def segment_export(db_url: str, day: int, computed_ts: float, segment: str) -> pd.DataFrame:
+    from cockpit import customers
+
+    return customers.segment_export(customer_day(db_url, day, computed_ts)["scores"], segment)
+
+
+@st.cache_data(**PAGE_CACHE)
+def customers_page(db_url: str, as_of_day: int, timezone: str, window_days: int, period: str) -> dict:
+    """The Customers page's order-based views up to as_of_day (cockpit.customers.customers_page)."""
+    from cockpit import customers
+
+    with get_engine(db_url).connect() as conn:
+        return customers.customers_page(conn, as_of_day, settings().tz, window_days, period)
+
+
+@st.cache_data(ttl=60, max_entries=64, show_spinner=False)
+def customer_360(db_url: str, data_minute: int, customer_id: int) -> dict | None:
+    """One customer's profile (cockpit.customers.customer_360), None for an unknown ID."""
+    from cockpit import customers
+
+    with get_engine(db_url).connect() as conn:
+        return customers.customer_360(conn, customer_id)
+
+
+@st.cache_data(ttl=300, max_entries=8, show_spinner=False)
+def experiment_outcomes(db_url: str, data_minute: int) -> list:
+    """Every experiment with its users' outcomes so far (cockpit.customers.experiments_page)."""
+    from cockpit import customers
+
+    with get_engine(db_url).connect() as conn:
+        return customers.experiments_page(conn, data_minute)
+
+
+@st.cache_data(ttl=300, max_entries=32, show_spinner=False)
+def experiment_report(db_url: str, data_minute: int, experiment_id: str, minimum_detectable_effect: float):
+    """An experiment's read-out (cockpit.customers.ExperimentReport) for the effect worth detecting."""
+    from cockpit import customers
+
+    for experiment, outcomes in experiment_outcomes(db_url, data_minute):
+        if experiment["experiment_id"] == experiment_id:
+            return customers.experiment_report(experiment, outcomes, data_minute, minimum_detectable_effect)
+    return None
+
+
+def as_of_day(data_minute: int, timezone: str) -> int:
+    """The last complete shop-local day at data_minute (what the customer views are as of)."""
+    from cockpit import customers
+
+    return customers.as_of_day_for(data_minute, settings().tz)
+
+
+@st.cache_data(**PAGE_CACHE)
+def service_page(db_url: str, data_minute: int, timezone: str, window: str, response_target_s: int) -> dict:
+    """The Service page's figures, trend, breakdowns and repurchase effect (cockpit.metrics.service)."""
+    from cockpit.metrics import service
+
+    with get_engine(db_url).connect() as conn:
+        return service.service_page(conn, data_minute, settings().tz, window=window,
+                                    response_target_s=response_target_s)
+
+
+ACTION_EFFECT_CHOICES = 20  # the recent pauses, resumes and replenishments offered on the Alerts page
+
+
+@st.cache_data(ttl=300, max_entries=8, show_spinner=False)
+def measured_actions(db_url: str, data_minute: int) -> pd.DataFrame:
+    """The recent done pauses, resumes and replenishments, newest first
+    (cockpit.metrics.action_effects.measured_actions)."""
+    from cockpit.metrics import action_effects
+
+    with get_engine(db_url).connect() as conn:
+        return action_effects.measured_actions(conn, limit=ACTION_EFFECT_CHOICES)
+
+
+def action_effect(db_url: str, data_minute: int, timezone: str, action_id: int) -> pd.DataFrame:
+    """One action's effect rows (cockpit.action_effects.action_effects). Effects use complete
+    hours only, so the result is cached per complete hour of data, not per data minute: a
+    campaign's two forecast fits (about 2 s) run once an hour whatever the viewers."""
+    return _action_effect(db_url, (int(data_minute) + 1) // 60, timezone, int(action_id))
+
+
+@st.cache_data(**PAGE_CACHE)
+def _action_effect(db_url: str, data_hour: int, timezone: str, action_id: int) -> pd.DataFrame:
+    from zoneinfo import ZoneInfo
+
+    from cockpit import action_effects
+
+    with get_engine(db_url).connect() as conn:
+        return action_effects.action_effects(conn, data_hour * 60 - 1, ZoneInfo(timezone), action_id=action_id)

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, insert, select, update
 
@@ -147,6 +149,37 @@ def test_the_suggestion_covers_lead_time_and_review_at_the_three_day_pace(shop):
     assert s.suggested_qty == 12 * (5 + 7) + 40 - 30 - 20 == 134
     assert s.expected_ts_utc == NOW + 5 * 86400
     assert "12.00 units/day" in s.explanation and "order 134 units" in s.explanation
+
+
+def forecast_of(days: int, mean: float, sd: float) -> pd.DataFrame:
+    day0 = pd.Timestamp("2026-11-18")
+    return pd.DataFrame({"day": pd.date_range(day0, periods=days, freq="D"), "mean": mean, "lower": 0.0,
+                         "upper": mean + 1.96 * sd})
+
+
+def test_with_a_forecast_the_suggestion_covers_forecast_demand_and_its_error_for_this_warehouses_share(shop):
+    # WH-WEST sold 34 units a week and a half ago: WH-EAST's share of the SKU is 136 / 170 = 0.8.
+    with shop.begin() as conn:
+        conn.execute(insert(AggSkuMinute), [{"minute_utc": T0 - 10 * 1440, "sku": "FOO-1", "warehouse_id": "WH-WEST",
+                                             "units_sold": 34, "revenue": 30.0 * 34, "units_returned": 0}])
+        rebuild_sku_days(conn)
+    with shop.connect() as conn:
+        s = replenishment_suggestion(conn, "FOO-1", "WH-EAST", NOW, forecast=forecast_of(14, 10.0, 2.0))
+    # 12 days (lead 5 + review 7) of 10 a day; error sqrt(12 x 2^2); both x 0.8.
+    demand, safety = 0.8 * 120, 0.8 * 1.65 * math.sqrt(12 * 4)
+    assert s.method == "forecast"
+    assert s.demand_units == pytest.approx(demand) and s.safety_units == pytest.approx(safety)
+    assert s.suggested_qty == math.ceil(demand + safety - 30 - 20) == 56
+    assert "forecast demand 96.0 units" in s.explanation and "sells 80% of the SKU" in s.explanation
+
+
+def test_a_short_forecast_repeats_its_last_week_and_no_forecast_falls_back_to_the_pace(shop):
+    with shop.connect() as conn:
+        short = replenishment_suggestion(conn, "FOO-1", "WH-EAST", NOW, forecast=forecast_of(5, 10.0, 2.0))
+        without = replenishment_suggestion(conn, "FOO-1", "WH-EAST", NOW, forecast=None)
+        empty = replenishment_suggestion(conn, "FOO-1", "WH-EAST", NOW, forecast=forecast_of(0, 10.0, 2.0))
+    assert short.demand_units == pytest.approx(120.0)  # the only warehouse selling: share 1
+    assert without.method == empty.method == "velocity" and without.suggested_qty == 134
 
 
 def test_a_well_stocked_pair_is_suggested_nothing_and_an_unknown_pair_is_an_error(shop):

@@ -381,7 +381,7 @@ def test_default_rules_are_seeded_once_and_edits_survive_a_reseed(engine):
         assert seed_default_rules(conn, T0 + 2) == 1
         rules = {r.name: r for r in load_rules(conn, "default")}
     assert rules["Traffic drop by channel"].warn == 0.65
-    assert "Return rate high" in rules and len(rules) == sum(r["profile"] == "default" for r in DEFAULT_RULES) == 10
+    assert "Return rate high" in rules and len(rules) == sum(r["profile"] == "default" for r in DEFAULT_RULES) == 15
 
 
 def test_a_breach_opens_one_alert_row_escalates_it_resolves_it_and_a_new_breach_opens_a_second(seeded):
@@ -423,7 +423,7 @@ def test_a_breach_opens_one_alert_row_escalates_it_resolves_it_and_a_new_breach_
     assert (state.level, state.last_data_minute) == ("warn", T0 + 11)
     # each distinct (metric, entity kind, window) is read once per minute, as of that minute
     last_minute = [call[:3] for call in metrics.calls if call[3] == T0 + 11]
-    assert len(keys) == 10 and sorted(last_minute) == sorted(keys)
+    assert len(keys) == 15 and sorted(last_minute) == sorted(keys)
 
 
 def test_shop_visitors_go_no_data_when_the_reader_has_nothing_and_come_back(seeded):

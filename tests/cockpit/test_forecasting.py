@@ -100,3 +100,22 @@ def test_published_forecasts_read_back_and_survive_an_action(shop):
         minute, value = forecasting.latest_forecasts(conn, TZ)
     assert minute == run.data_minute
     assert set(value["scores"]["key"]) >= {"apparel", "food", "A1"}
+
+
+def test_a_skus_forecast_feeds_replenishment_only_while_it_is_fresh(shop):
+    from cockpit import actions
+
+    run = forecasting.publish_forecasts(shop, TZ)
+    now = run.data_minute
+    with shop.connect() as conn:
+        ahead = forecasting.sku_forecast(conn, "A1", TZ, now)
+        stale = forecasting.sku_forecast(conn, "A1", TZ, now + forecasting.MAX_FORECAST_AGE_MINUTES + 1)
+        unknown = forecasting.sku_forecast(conn, "NOT-A-SKU", TZ, now)
+        _, value = forecasting.latest_forecasts(conn, TZ)
+    published = value["forecasts"]
+    expected = published[(published["kind"] == "sku") & (published["key"] == "A1")]
+    assert list(ahead.columns) == ["day", "mean", "lower", "upper"]
+    assert len(ahead) == len(expected) == forecasting.HORIZON_DAYS  # today is the first forecast day
+    np.testing.assert_allclose(ahead["mean"].to_numpy(), expected["mean"].to_numpy())
+    assert stale is None and unknown is None
+    assert actions.SERVICE_Z == 1.65

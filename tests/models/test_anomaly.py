@@ -1,5 +1,8 @@
 """Anomaly detection finds planted spikes and drops, stays quiet on clean seasonal data, and
 the explanation names the dimension values that moved the total."""
+import math
+from statistics import NormalDist
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -95,3 +98,51 @@ def test_the_seasonal_median_baseline_follows_weekends_and_finds_a_drop(seed):
 def test_the_seasonal_median_baseline_needs_its_seasons_of_history():
     with pytest.raises(ValueError, match="more than 3 x 168"):
         anomaly.detect(hourly_counts(3, 0), period=168, baseline="seasonal_median", seasons=3)
+
+
+# --- scores of a window's count against earlier days ----------------------------------------
+
+def test_a_count_far_below_its_poisson_expectation_scores_its_exact_tail():
+    # P(X <= 3 | Poisson 20) = e^-20 (1 + 20 + 200 + 1333.3) = 3.2e-6: the normal quantile -4.51.
+    tail = math.exp(-20) * (1 + 20 + 20 ** 2 / 2 + 20 ** 3 / 6)
+    assert anomaly.count_scores([3], [20.0])[0] == pytest.approx(NormalDist().inv_cdf(tail), rel=1e-9)
+    assert anomaly.count_scores([3], [20.0])[0] == pytest.approx(-4.5125, abs=1e-4)
+
+
+def test_a_count_above_scores_positive_and_the_expected_value_scores_zero():
+    scores = anomaly.count_scores([40, 20, 0], [20.0, 20.0, 0.5])
+    # P(X >= 40 | 20) upper tail: positive; 20 is the expectation; 0 is the likeliest count for 0.5.
+    upper = 1 - sum(math.exp(-20) * 20 ** k / math.factorial(k) for k in range(40))
+    assert scores[0] == pytest.approx(-NormalDist().inv_cdf(upper), rel=1e-6)
+    assert scores[1] == 0.0 and scores[2] == 0.0
+
+
+def test_day_to_day_variation_widens_the_tolerance():
+    plain, wide = anomaly.count_scores([3, 3], [20.0, 20.0], extra_cv=[0.0, 0.3])
+    assert wide > plain  # less surprising when days differ by 30% anyway
+    assert math.isnan(anomaly.count_scores([3], [float("nan")])[0])
+    with pytest.raises(ValueError, match="negative"):
+        anomaly.count_scores([-1], [2.0])
+
+
+def test_the_expectation_is_the_median_day_with_the_spread_beyond_chance():
+    reference = pd.DataFrame({1: [20, 100, 10, np.nan], 2: [22, 60, 10, np.nan], 3: [18, 140, 10, 4.0],
+                              4: [21, 100, 10, np.nan]}, index=["steady", "swinging", "flat", "young"])
+    frame = anomaly.expectation_from_references(reference).frame
+    assert frame["expected"].tolist()[:3] == [20.5, 100.0, 10.0] and math.isnan(frame.loc["young", "expected"])
+    assert frame.loc["young", "references"] == 1
+    # swinging: MAD 20 -> 1.4826 * 20 / 100 = 0.2965 total cv; chance 1/100 -> sqrt(0.0879 - 0.01) = 0.2791.
+    assert frame.loc["swinging", "extra_cv"] == pytest.approx(math.sqrt((1.4826 * 20 / 100) ** 2 - 0.01), rel=1e-9)
+    # steady and flat days differ by less than chance: the floor.
+    assert frame.loc["steady", "extra_cv"] == frame.loc["flat", "extra_cv"] == 0.05
+
+
+def test_amounts_score_on_the_log_scale_against_the_spread_of_earlier_days():
+    reference = pd.DataFrame({1: [50.0, 100.0, 0.0, 5.0], 2: [50.0, 80.0, 0.0, np.nan], 3: [50.0, 125.0, 0.0, np.nan]},
+                             index=["steady", "swinging", "never", "young"])
+    frame = anomaly.amount_scores([150.0, 200.0, 40.0, 50.0], reference)
+    # steady: ln 3 over the 0.1 floor; swinging: median 100, log deviations ln 1.25 (both sides) -> MAD ln 1.25.
+    assert frame.loc["steady", "score"] == pytest.approx(math.log(3) / 0.1)
+    assert frame.loc["swinging", "score"] == pytest.approx(math.log(2) / (1.4826 * math.log(1.25)))
+    assert frame.loc["swinging", "expected"] == 100.0
+    assert math.isnan(frame.loc["never", "score"]) and math.isnan(frame.loc["young", "score"])

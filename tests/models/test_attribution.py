@@ -115,3 +115,51 @@ def test_bad_input_is_refused_with_what_to_fix(touches, orders, message):
 def test_an_unknown_model_is_refused():
     with pytest.raises(ValueError, match="unknown attribution model"):
         attribution.attribute(TOUCHES, ORDERS, model="magic", as_of_ts=AS_OF)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_whole_shop_credit_equals_the_journey_by_journey_definition(seed):
+    """attribute() works on frames (a shop has millions of touches); it must give what
+    journeys() and touch_weights() define, journey by journey, on random shops."""
+    rng = np.random.default_rng(seed)
+    channels = np.array(["search", "social", "email", "video", "app"])
+    touches = pd.DataFrame({"visitor_id": rng.integers(0, 300, 3000), "ts_utc": rng.integers(0, 30 * DAY, 3000),
+                            "channel": channels[rng.integers(0, 5, 3000)]})
+    orders = pd.DataFrame({"visitor_id": rng.integers(0, 330, 400), "ts_utc": rng.integers(0, 30 * DAY, 400),
+                           "revenue": rng.gamma(2.0, 50.0, 400).round(2)})
+    as_of = 28 * DAY
+    paths = attribution.journeys(touches, orders, as_of_ts=as_of)
+    for model in attribution.RULE_MODELS:
+        expected: dict[str, list[float]] = {}
+        for j in (j for j in paths if j.converted):
+            shares = [("direct", 1.0)] if not j.channels else zip(j.channels, attribution.touch_weights(j, model))
+            for ch, w in shares:
+                entry = expected.setdefault(ch, [0.0, 0.0])
+                entry[0] += w
+                entry[1] += w * j.revenue
+        got = attribution.attribute(touches, orders, model=model, as_of_ts=as_of).set_index("channel")
+        assert set(got.index) == set(expected)
+        for ch, (conversions, revenue) in expected.items():
+            assert got.loc[ch, "conversions"] == pytest.approx(conversions, abs=1e-9)
+            assert got.loc[ch, "revenue"] == pytest.approx(revenue, abs=1e-6)
+    effects = attribution.markov_removal_effects(paths).clip(lower=0)
+    touched = sum(1 for j in paths if j.converted and j.channels)
+    markov = attribution.attribute(touches, orders, model="markov", as_of_ts=as_of).set_index("channel")
+    for ch, effect in effects.items():
+        assert markov.loc[ch, "conversions"] == pytest.approx(effect / effects.sum() * touched, rel=1e-9)
+
+
+def test_orders_before_since_cut_the_journeys_but_get_no_credit():
+    # Visitor 1 orders on day 7 (search, social, email before it) and on day 9 (video on day 8):
+    # from day 8 on only the second order counts, and only video led to it.
+    touches, orders = frames([(1, 0, "search"), (1, 6 * DAY, "social"), (1, 7 * DAY, "email"), (1, 8 * DAY, "video")],
+                             [(1, 7 * DAY, 100.0), (1, 9 * DAY, 40.0), (2, 9 * DAY, 10.0)])
+    for model in attribution.RULE_MODELS:
+        out = attribution.attribute(touches, orders, model=model, as_of_ts=AS_OF, since_ts=8 * DAY)
+        got = {row.channel: (row.conversions, row.revenue) for row in out.itertuples() if row.conversions > 0}
+        assert got == {"video": (1.0, 40.0), "direct": (1.0, 10.0)}, model
+    # The Markov model shares the period's touched orders by removal effects learnt from every
+    # journey (the earlier one too): the credited totals are still the period's.
+    markov = attribution.attribute(touches, orders, model="markov", as_of_ts=AS_OF, since_ts=8 * DAY)
+    assert markov["conversions"].sum() == pytest.approx(2.0) and markov["revenue"].sum() == pytest.approx(50.0)
+    assert markov.set_index("channel").loc["direct", "conversions"] == 1.0

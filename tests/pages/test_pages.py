@@ -25,7 +25,8 @@ from tests.cockpit.test_refresh import ROOT
 
 TZ = ZoneInfo("Asia/Shanghai")
 PAGES = ["pages/01_overview.py", "pages/02_traffic.py", "pages/03_stock.py", "pages/04_ads.py", "pages/05_alerts.py",
-         "pages/06_forecasts.py"]
+         "pages/06_forecasts.py", "pages/07_customers.py", "pages/08_customer.py", "pages/09_experiments.py",
+         "pages/11_attribution.py"]
 
 
 @pytest.fixture(scope="module")
@@ -297,3 +298,29 @@ def test_the_forecasts_page_waits_for_the_first_fit_then_shows_each_series_verdi
     assert at.radio(key="forecast_sensitivity").value == "medium"
     at.radio(key="forecast_sensitivity").set_value("high").run()
     assert not at.exception
+
+
+def test_the_attribution_page_waits_for_the_first_run_then_credits_every_paid_order(seeded_url, monkeypatch):
+    from cockpit import attribution, snapshots
+    from cockpit.db.schema import Order
+
+    engine = get_engine(seeded_url)
+    with engine.begin() as conn:
+        conn.execute(snapshots.SNAPSHOTS.delete().where(snapshots.SNAPSHOTS.c.name == attribution.VIEW))
+    at = app_for(seeded_url, monkeypatch, "pages/11_attribution.py")
+    assert any("No attribution yet" in info.value for info in at.info)
+    run = attribution.publish_attribution(engine, TZ)
+    with engine.connect() as conn:
+        paid = conn.execute(select(func.count()).select_from(Order).where(
+            Order.paid_ts_utc.is_not(None), Order.ts_utc < (run.data_minute + 1) * 60)).scalar()
+    assert run.orders == paid > 0  # two seeded days: all inside the 30-day period
+    at = app_for(seeded_url, monkeypatch, "pages/11_attribution.py")
+    credit = at.dataframe[0].value
+    # Every model hands out exactly the period's paid orders.
+    for column in ("Last touch", "First touch", "Linear", "Time decay", "Position-based", "Data-driven (Markov)"):
+        assert credit[column].sum() == pytest.approx(paid), column
+    split = at.dataframe[2].value
+    assert (split["New: orders"] + split["Returning: orders"]).sum() <= paid
+    at.radio(key="attribution_measure").set_value("revenue").run()
+    assert not at.exception
+
