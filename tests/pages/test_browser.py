@@ -205,3 +205,39 @@ def test_the_panels_follow_the_scheduler_without_a_reload(live_app, browser):
     assert caption.inner_text() != first, "the freshness line never changed: the fragment does not tick"
     assert page.evaluate("window.__not_reloaded === true")
     page.close()
+
+
+def open_text_page(browser, url: str) -> tuple:
+    """Pages without KPI tiles: wait until the page says how fresh its data is and has finished."""
+    page = browser.new_page(viewport={"width": 1920, "height": 2400})
+    page.goto(url)
+    page.wait_for_function("document.body.innerText.includes('Data as of')", timeout=60_000)
+    page.wait_for_selector("[data-testid=stStatusWidget]", state="detached", timeout=60_000)
+    time.sleep(1)
+    return page, page.inner_text("body")
+
+
+def test_the_analytics_pages_render_in_chromium_once_the_scheduler_has_computed(running_app, browser,
+                                                                               artifacts_dir):
+    from sqlalchemy import func
+
+    from cockpit.db.schema import CustomerScore
+    from cockpit.jobs import attribution_job, customer_value_job, forecast_job
+
+    base, url = running_app
+    settings = load_settings({"COCKPIT_DB_URL": url})
+    for job in (customer_value_job, attribution_job, forecast_job):  # what the scheduler's slow jobs do
+        job(settings)
+    with get_engine(url).connect() as conn:
+        customer_id = conn.execute(select(func.min(CustomerScore.customer_id))).scalar()
+    expected = {
+        "/forecasts-anomalies": "Sales forecast, next 14 days", "/customers": "customers scored as of",
+        f"/customer?id={customer_id}": "Segment history", "/experiments": "Experiments",
+        "/service": "Resolved by the bot", "/attribution": "Channel credit by model",
+    }
+    for path, words in expected.items():
+        page, text = open_text_page(browser, base + path)
+        page.screenshot(path=str(artifacts_dir / f"{path.strip('/').split('?')[0]}.png"))
+        page.close()
+        assert_clean(text)
+        assert words in text, (path, text[:500])
