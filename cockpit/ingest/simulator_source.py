@@ -165,8 +165,20 @@ def load_state(
         recent = _incident_deliveries(conn, catalog, scenario)
     return simulator.SimState(
         customers=customers, stock=stock, open_replenishments=open_replenishments, paused_campaigns=paused,
-        recent_deliveries=recent, lost_customers=None if seed is None else _lost_customers(conn, seed),
+        recent_deliveries=recent, lost_customers=None if seed is None else _cached_lost_customers(conn, seed, cache),
     )
+
+
+def _cached_lost_customers(conn: Connection, seed: int, cache: dict | None) -> pd.DataFrame:
+    """_lost_customers, re-read only when contacts were added: the table is insert-only, so an
+    unchanged count and newest id mean an unchanged set (most minutes bring no contact, and
+    the read grows with the shop's history)."""
+    if cache is None:
+        return _lost_customers(conn, seed)
+    key = (seed, *conn.execute(select(func.count(), func.max(ServiceContact.contact_id))).one())
+    if cache.get("lost_key") != key:
+        cache.update(lost_key=key, lost=_lost_customers(conn, seed))
+    return cache["lost"]
 
 
 def hour_windows(start: int, end: int) -> list[tuple[int, int]]:
