@@ -20,6 +20,7 @@ pages = {
     "service": st.Page("pages/10_service.py", title=t("Service"), icon=":material/support_agent:", url_path="service"),
     "attribution": st.Page("pages/11_attribution.py", title=t("Attribution"), icon=":material/alt_route:",
                            url_path="attribution"),
+    "reports": st.Page("pages/12_reports.py", title=t("Weekly reports"), icon=":material/summarize:", url_path="reports"),
 }
 navigation = st.navigation(list(pages.values()), position=shell.navigation_position())
 shell.decorate(pages, navigation)

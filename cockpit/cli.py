@@ -1,4 +1,4 @@
-"""`python -m cockpit`: init, seed, refresh, scheduler, import, customers, status, run."""
+"""`python -m cockpit`: init, seed, refresh, scheduler, import, customers, status, run, promotions."""
 from __future__ import annotations
 
 import argparse
@@ -159,6 +159,47 @@ def cmd_customers(args, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_report(args, settings: Settings) -> int:
+    from cockpit import report
+    from cockpit.metrics.read import last_heartbeat
+
+    engine = _engine(settings)
+    if args.list:
+        with engine.connect() as conn:
+            stored = report.report_list(conn)
+        if stored.empty:
+            print("no weekly report stored yet")
+        for row in stored.itertuples():
+            print(f"week {row.label}: built {datetime.fromtimestamp(row.created_ts_utc, settings.tz):%Y-%m-%d %H:%M} "
+                  f"by {row.created_by}; {len(row.findings)} finding(s)")
+        return EXIT_OK
+    try:
+        if args.week:
+            week = report.parse_week(args.week)
+        else:
+            with engine.connect() as conn:
+                beat = last_heartbeat(conn)
+            if beat is None or beat.data_minute_utc is None:
+                raise report.ReportError("no data yet: run `python -m cockpit seed` or import your shop's data first")
+            week = report.last_complete_week(int(beat.data_minute_utc), settings.tz)
+        built = report.write_report(engine, week, settings, created_by="cli")
+    except report.ReportError as exc:
+        raise UserError(str(exc)) from None
+    print(f"weekly report for {built.label} stored; findings:")
+    for text in built.findings:
+        print(f"  - {text}")
+    if args.out:
+        folder = Path(args.out)
+        folder.mkdir(parents=True, exist_ok=True)
+        with engine.connect() as conn:
+            stored = report.stored_report(conn, week)
+        stem = folder / f"operations-report-{report.day_date(week).isoformat()}"
+        stem.with_suffix(".html").write_text(stored["html"], encoding="utf-8")
+        stem.with_suffix(".pdf").write_bytes(stored["pdf"])
+        print(f"wrote {stem}.html and {stem}.pdf")
+    return EXIT_OK
+
+
 def cmd_status(args, settings: Settings) -> int:
     from cockpit.db.engine import schema_revision
     from cockpit.metrics.read import last_heartbeat
@@ -291,6 +332,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", help="score as of this shop-local day (YYYY-MM-DD; default the last complete day)")
     p.set_defaults(handler=cmd_customers)
 
+    p = sub.add_parser("report", help="build the weekly operations health report now",
+                       description="Build the weekly operations health report for last week (or --week) and store it, "
+                       "replacing an earlier one of that week; the scheduler does this every Monday at 06:00.")
+    p.add_argument("--week", help="any day of the week to report (YYYY-MM-DD; default the last complete week)")
+    p.add_argument("--out", help="also write the report's HTML and PDF files into this folder")
+    p.add_argument("--list", action="store_true", help="list the stored reports instead")
+    p.set_defaults(handler=cmd_report)
+
     p = sub.add_parser("status", help="show the database and the last refresh",
                        description="Print the database, its schema revision and the freshness of its data.")
     p.set_defaults(handler=cmd_status)
@@ -299,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Create the schema, seed demo history if the database is empty, then run the scheduler and the app until Ctrl-C.")
     p.add_argument("--seed-days", type=int, default=30, help="days of demo history for an empty database (0: none; default 30)")
     p.set_defaults(handler=cmd_run)
+
     return parser
 
 

@@ -54,6 +54,17 @@ class Settings:
     # COCKPIT_CUSTOMER_MINUTES: how often the scheduler recomputes and stores customer value
     # (RFM segments, CLV, probability alive).
     customer_minutes: int = 60
+    # The weekly report's targets. COCKPIT_TARGET_STOCKOUT_RATE: the share of SKU-warehouse-days
+    # allowed to end out of stock; COCKPIT_TARGET_TURNOVER_DAYS: the most days of stock on hand
+    # (average stock / daily sales); COCKPIT_TARGET_LOGISTICS_COST_SHARE: shipping cost over GMV
+    # (15% is a problem, 12% the usual aim); COCKPIT_TARGET_ON_TIME_RATE: the share of parcels
+    # delivered by their promised time; COCKPIT_TARGET_DELIVERY_SPREAD_DAYS: the most days
+    # between a fast (10th percentile) and a slow (90th) delivery.
+    target_stockout_rate: float = 0.02
+    target_turnover_days: float = 45.0
+    target_logistics_cost_share: float = 0.12
+    target_on_time_rate: float = 0.95
+    target_delivery_spread_days: float = 2.0
 
     @property
     def tz(self) -> ZoneInfo:
@@ -76,16 +87,27 @@ def _int(env: dict, name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
-def _share(env: dict, name: str, default: float) -> float:
+def _float(env: dict, name: str, default: float, example: str) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        value = float(raw)
+        return float(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a number such as 0.8") from None
+        raise ConfigError(f"{name}={raw!r} is not a number such as {example}") from None
+
+
+def _share(env: dict, name: str, default: float) -> float:
+    value = _float(env, name, default, "0.8")
     if not 0 < value <= 1:
         raise ConfigError(f"{name}={value} must be a share between 0 and 1, e.g. 0.8 for 80%")
+    return value
+
+
+def _positive(env: dict, name: str, default: float) -> float:
+    value = _float(env, name, default, "2.5")
+    if not value > 0:
+        raise ConfigError(f"{name}={value} must be more than 0")
     return value
 
 
@@ -124,4 +146,10 @@ def load_settings(env: dict | None = None) -> Settings:
         service_response_target_s=_int(env, "COCKPIT_SERVICE_RESPONSE_TARGET_S", base.service_response_target_s,
                                        minimum=1),
         customer_minutes=_int(env, "COCKPIT_CUSTOMER_MINUTES", base.customer_minutes, minimum=1),
+        target_stockout_rate=_share(env, "COCKPIT_TARGET_STOCKOUT_RATE", base.target_stockout_rate),
+        target_turnover_days=_positive(env, "COCKPIT_TARGET_TURNOVER_DAYS", base.target_turnover_days),
+        target_logistics_cost_share=_share(env, "COCKPIT_TARGET_LOGISTICS_COST_SHARE", base.target_logistics_cost_share),
+        target_on_time_rate=_share(env, "COCKPIT_TARGET_ON_TIME_RATE", base.target_on_time_rate),
+        target_delivery_spread_days=_positive(env, "COCKPIT_TARGET_DELIVERY_SPREAD_DAYS",
+                                              base.target_delivery_spread_days),
     )

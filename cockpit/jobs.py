@@ -193,6 +193,14 @@ def customer_value_job(settings: Settings):
     return run
 
 
+def weekly_report_job(settings: Settings):
+    """The scheduler's Monday job (also run soon after a start): write last week's operations
+    health report unless it exists (cockpit.report)."""
+    from cockpit import report  # matplotlib and fpdf load only in the processes that write reports
+
+    return report.ensure_last_week_report(get_engine(settings.db_url), settings)
+
+
 def _metric_reader(conn: Connection, data_minute: int | None, tz):
     """The alert evaluator's reader. Rules are evaluated at the wall-clock minute; a window
     lying wholly after the newest ingested minute has no data (a stalled feed is "no data",

@@ -45,6 +45,7 @@ class SlowJob:
     trigger_args: dict = field(default_factory=dict)
     interval_setting: str | None = None  # a Settings field giving the interval in minutes
     at_start_after_s: float | None = None  # also run this many seconds after the start
+    in_shop_timezone: bool = False  # a cron trigger's hours are the shop's (COCKPIT_TIMEZONE)
 
 
 SLOW_JOBS: list[SlowJob] = [
@@ -57,6 +58,10 @@ SLOW_JOBS: list[SlowJob] = [
     # Customer scores likewise: soon after the start, then every COCKPIT_CUSTOMER_MINUTES.
     SlowJob("customer_value", jobs.customer_value_job, "interval", interval_setting="customer_minutes",
             at_start_after_s=30),
+    # Every Monday at 06:00 in the shop's timezone, and once after a start (a scheduler down on
+    # Monday morning writes the missing report when it is back; an existing one is kept).
+    SlowJob("weekly_report", jobs.weekly_report_job, "cron", {"day_of_week": "mon", "hour": 6, "minute": 0},
+            at_start_after_s=90, in_shop_timezone=True),
 ]
 
 
@@ -153,6 +158,8 @@ class CockpitScheduler:
             trigger_args = dict(job.trigger_args)
             if job.interval_setting:
                 trigger_args["minutes"] = getattr(self.settings, job.interval_setting)
+            if job.in_shop_timezone:
+                trigger_args["timezone"] = self.settings.tz
             if job.at_start_after_s is not None:
                 trigger_args["next_run_time"] = datetime.now(timezone.utc) + timedelta(seconds=job.at_start_after_s)
             self.scheduler.add_job(

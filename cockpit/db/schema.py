@@ -543,6 +543,22 @@ class CustomerScore(Base):
     computed_ts_utc: Mapped[int] = mapped_column(BigInteger)
 
 
+class WeeklyReport(Base):
+    """A weekly operations health report as it was written (cockpit.report): the figures it
+    was built from (JSON), the self-contained HTML and the PDF. One row per shop-local week
+    (Monday to Sunday); building the same week again replaces it."""
+
+    __tablename__ = "weekly_reports"
+    week_start_day: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # day_local of the Monday
+    created_ts_utc: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str] = mapped_column(String(100))  # scheduler | cli | the user who asked
+    data_minute_utc: Mapped[int] = mapped_column(BigInteger)  # the newest data the report saw
+    findings_json: Mapped[str] = mapped_column(Text)  # the plain-language findings, top first
+    figures_json: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class ServiceContact(Base):
     """A customer-service contact (simulated, or imported from a service_contacts export):
     answered by the bot or escalated to a person, with the person's first-response time."""

@@ -326,3 +326,31 @@ def _action_effect(db_url: str, data_hour: int, timezone: str, action_id: int) -
 
     with get_engine(db_url).connect() as conn:
         return action_effects.action_effects(conn, data_hour * 60 - 1, ZoneInfo(timezone), action_id=action_id)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def weekly_reports(db_url: str, data_minute: int) -> dict:
+    """The stored weekly reports (newest first) and the weeks a report can be built for (the
+    complete weeks in the data, newest first, at most 12)."""
+    from cockpit import report
+
+    with get_engine(db_url).connect() as conn:
+        return {"stored": report.report_list(conn), "buildable": report.buildable_weeks(conn, data_minute, settings().tz)}
+
+
+@st.cache_data(ttl=3600, max_entries=4, show_spinner=False)
+def weekly_report(db_url: str, week_start_day: int, created_ts: int) -> dict | None:
+    """One stored report (keyed by its build time too: a rebuilt week is read again)."""
+    from cockpit import report
+
+    with get_engine(db_url).connect() as conn:
+        return report.stored_report(conn, week_start_day)
+
+
+def build_weekly_report(db_url: str, week_start_day: int, actor: str):
+    """Build and store a week's report now (not cached); raises report.ReportError."""
+    from cockpit import report
+
+    built = report.write_report(get_engine(db_url), week_start_day, settings(), created_by=actor)
+    st.cache_data.clear()
+    return built

@@ -32,7 +32,19 @@ def test_every_variable_is_read():
     ({"COCKPIT_SCENARIO": "black-friday"}, "choose one of normal, sales-event, incident"),
     ({"COCKPIT_TIMEZONE": "Mars/Olympus"}, "not an IANA timezone"),
     ({"COCKPIT_SOURCES": "simulator,ftp"}, "unknown source"),
+    ({"COCKPIT_TARGET_STOCKOUT_RATE": "2%"}, "COCKPIT_TARGET_STOCKOUT_RATE='2%' is not a number such as 0.8"),
+    ({"COCKPIT_TARGET_ON_TIME_RATE": "95"}, "must be a share between 0 and 1"),
+    ({"COCKPIT_TARGET_TURNOVER_DAYS": "-3"}, "COCKPIT_TARGET_TURNOVER_DAYS=-3.0 must be more than 0"),
 ])
 def test_bad_values_are_refused_with_the_variable_named(env, fragment):
     with pytest.raises(ConfigError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
         load_settings(env)
+
+
+def test_the_weekly_report_targets_come_from_the_environment():
+    settings = load_settings({"COCKPIT_TARGET_STOCKOUT_RATE": "0.05", "COCKPIT_TARGET_TURNOVER_DAYS": "30",
+                              "COCKPIT_TARGET_LOGISTICS_COST_SHARE": "0.1", "COCKPIT_TARGET_ON_TIME_RATE": "0.9",
+                              "COCKPIT_TARGET_DELIVERY_SPREAD_DAYS": "1.5"})
+    assert (settings.target_stockout_rate, settings.target_turnover_days, settings.target_logistics_cost_share,
+            settings.target_on_time_rate, settings.target_delivery_spread_days) == (0.05, 30.0, 0.1, 0.9, 1.5)
+    assert load_settings({}).target_logistics_cost_share == 0.12

@@ -241,3 +241,34 @@ def test_the_analytics_pages_render_in_chromium_once_the_scheduler_has_computed(
         page.close()
         assert_clean(text)
         assert words in text, (path, text[:500])
+
+
+def test_the_weekly_report_reads_in_chromium(tmp_path, browser, artifacts_dir):
+    """A stored report shows inside the page, charts drawn, from a 14-day shop (one whole week)."""
+    from cockpit import report
+
+    url = f"sqlite:///{tmp_path / 'cockpit.db'}"
+    upgrade_schema(url)
+    now = int(time.time()) // 60 * 60
+    seed_history(get_engine(url), days=14, scenario="normal", seed=8, now_minute=now // 60 - 1,
+                 tz=ZoneInfo("Asia/Shanghai"), progress=False)
+    settings = load_settings({"COCKPIT_DB_URL": url})
+    built = report.ensure_last_week_report(get_engine(url), settings)  # what the Monday job does
+    assert built is not None
+    port = free_port()
+    server = serve_app(port, {**os.environ, "COCKPIT_DB_URL": url, "COCKPIT_REFRESH_SECONDS": "900"})
+    try:
+        page, text = open_text_page(browser, f"http://127.0.0.1:{port}/reports")
+        frame = page.frame_locator("iframe").first
+        frame.locator("h1").wait_for(timeout=30_000)
+        inner = frame.locator("body").inner_text()
+        images = frame.locator("img").evaluate_all("(all) => all.map(i => i.complete && i.naturalWidth)")
+        page.screenshot(path=str(artifacts_dir / "reports.png"))
+        page.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert_clean(text)
+    assert f"{len(built.findings)} finding(s)" in text and "Download PDF" in text
+    assert "Operations health report" in inner and built.findings[0] in inner
+    assert len(images) == len(report.CHART_TITLES) and all(width and width > 300 for width in images)
