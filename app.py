@@ -20,6 +20,9 @@ pages = {
     "service": st.Page("pages/10_service.py", title=t("Service"), icon=":material/support_agent:", url_path="service"),
     "attribution": st.Page("pages/11_attribution.py", title=t("Attribution"), icon=":material/alt_route:",
                            url_path="attribution"),
+    "product": st.Page("pages/13_product.py", title=t("Product 360"), icon=":material/package_2:", url_path="product"),
+    "logistics": st.Page("pages/14_logistics.py", title=t("Logistics & supply"), icon=":material/local_shipping:",
+                         url_path="logistics"),
     "reports": st.Page("pages/12_reports.py", title=t("Weekly reports"), icon=":material/summarize:", url_path="reports"),
 }
 navigation = st.navigation(list(pages.values()), position=shell.navigation_position())

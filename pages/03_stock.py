@@ -3,7 +3,7 @@ of cover, stock-outs, sell-through, turnover, slow movers, pending replenishment
 drill-down with the one-click replenish."""
 import streamlit as st
 
-from cockpit.ui import action_dialogs, charts, loaders, shell, widgets
+from cockpit.ui import action_dialogs, charts, loaders, product_charts, shell, widgets
 from cockpit.ui.i18n import t
 
 shell.require_frame()
@@ -68,7 +68,8 @@ def live_panels():
     slow, incoming = st.columns(2)
     with slow:
         st.markdown(f"**{t('Slow movers')}**")
-        st.dataframe(charts.slow_movers(levels), hide_index=True, column_config=charts.STOCK_COLUMNS, height=260)
+        st.dataframe(product_charts.with_product_links(charts.slow_movers(levels)), hide_index=True,
+                     column_config={**charts.STOCK_COLUMNS, "sku": product_charts.SKU_LINK}, height=260)
     with incoming:
         st.markdown(f"**{t('Pending replenishments')}**")
         st.dataframe(charts.pending_table(pending, tz), hide_index=True, height=260,
@@ -89,10 +90,12 @@ if sku and warehouse_id and fresh.data_minute is not None and not wall:
         st.error(t("No stock row for SKU {sku} at {warehouse}.", sku=sku, warehouse=warehouse_id))
     elif widgets.load_marker(detail, tz):
         row = row.iloc[0]
-        buttons = st.columns([1, 1, 4])
+        buttons = st.columns([1, 1, 1, 3])
         buttons[0].button(t("Replenish…"), type="primary", key="stock_replenish",
                           on_click=action_dialogs.request, kwargs={"kind": "replenish", "sku": sku,
                                                                    "warehouse_id": warehouse_id})
+        buttons[2].page_link("pages/13_product.py", label=t("Product 360"), icon=":material/package_2:",
+                             query_params={"sku": sku})
         if buttons[1].button(t("Close"), key="stock_close"):
             shell.set_params(sku=None, wh=None)
             st.rerun()

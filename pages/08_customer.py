@@ -6,6 +6,7 @@ import streamlit as st
 
 from cockpit.ui import customer_charts as cc
 from cockpit.ui import loaders, shell, widgets
+from cockpit.ui.product_charts import SKU_LINK, with_product_links
 from cockpit.ui.i18n import t
 
 shell.require_frame()
@@ -101,17 +102,17 @@ with left:
     if profile["returns"].empty:
         st.info(t("No returns."))
     else:
-        st.dataframe(cc.dated(profile["returns"], tz), hide_index=True, width="stretch",
+        st.dataframe(with_product_links(cc.dated(profile["returns"], tz)), hide_index=True, width="stretch",
                      column_config={"when": t("When"), "order_id": st.column_config.NumberColumn(t("Order"), format="%d"),
-                                    "sku": t("SKU"), "qty": t("Qty"), "reason": t("Reason"),
+                                    "sku": SKU_LINK, "qty": t("Qty"), "reason": t("Reason"),
                                     "refund_amount": st.column_config.NumberColumn(t("Refund"), format="¥%.2f")})
 with right:
     if profile["reviews"].empty:
         st.info(t("No reviews."))
     else:
-        st.dataframe(cc.dated(profile["reviews"], tz), hide_index=True, width="stretch",
+        st.dataframe(with_product_links(cc.dated(profile["reviews"], tz)), hide_index=True, width="stretch",
                      column_config={"when": t("When"), "order_id": st.column_config.NumberColumn(t("Order"), format="%d"),
-                                    "sku": t("SKU"), "rating": st.column_config.NumberColumn(t("Rating"), format="%d ★"),
+                                    "sku": SKU_LINK, "rating": st.column_config.NumberColumn(t("Rating"), format="%d ★"),
                                     "text": t("Review")})
 
 st.subheader(t("Experiments"))

@@ -14,6 +14,7 @@ from cockpit.db.schema import (
     AggSkuHour,
     Campaign,
     Order,
+    OrderLine,
     Product,
     Session,
     Shipment,
@@ -105,10 +106,10 @@ def stock_by_day(conn: Connection, day_end_minutes: list[int]) -> pd.DataFrame:
     return typed(frame, STOCK_DAY_COLUMNS)
 
 
-def deliveries(conn: Connection, start_minute: int, end_minute: int) -> pd.DataFrame:
+def deliveries(conn: Connection, start_minute: int, end_minute: int, *, sku: str | None = None) -> pd.DataFrame:
     """Shipments delivered in the window, with their order's payment time and the shipping
-    warehouse's tier (regional | forward) (DELIVERY_COLUMNS)."""
-    rows = conn.execute(
+    warehouse's tier (regional | forward) (DELIVERY_COLUMNS); only orders holding `sku` if given."""
+    query = (
         select(Shipment.order_id, Shipment.region, Warehouse.tier, Order.paid_ts_utc, Shipment.shipped_ts_utc,
                Shipment.promised_ts_utc, Shipment.delivered_ts_utc)
         .join(Order, Order.order_id == Shipment.order_id)
@@ -116,8 +117,11 @@ def deliveries(conn: Connection, start_minute: int, end_minute: int) -> pd.DataF
         .where(Shipment.delivered_ts_utc >= int(start_minute) * 60, Shipment.delivered_ts_utc < int(end_minute) * 60,
                Order.paid_ts_utc.is_not(None))
         .order_by(Shipment.delivered_ts_utc, Shipment.order_id)
-    ).all()
-    return typed(to_frame(rows, list(DELIVERY_COLUMNS)), DELIVERY_COLUMNS)
+    )
+    if sku is not None:
+        holding = select(OrderLine.order_id).where(OrderLine.sku == sku).distinct().subquery()
+        query = query.join(holding, holding.c.order_id == Shipment.order_id)
+    return typed(to_frame(conn.execute(query).all(), list(DELIVERY_COLUMNS)), DELIVERY_COLUMNS)
 
 
 def shipping_cost(conn: Connection, start_minute: int, end_minute: int) -> pd.DataFrame:

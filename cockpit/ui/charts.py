@@ -408,7 +408,8 @@ def campaign_roi_figure(detail: dict, row: pd.Series, rules, tz: ZoneInfo, title
 
 # --- alerts and audit -----------------------------------------------------------------------
 
-DRILL_PAGES = {"campaign": "pages/04_ads.py", "channel": "pages/02_traffic.py", "sku_warehouse": "pages/03_stock.py"}
+DRILL_PAGES = {"campaign": "pages/04_ads.py", "channel": "pages/02_traffic.py", "sku_warehouse": "pages/03_stock.py",
+               "sku": "pages/13_product.py"}
 
 
 def drill_target(entity_kind: str, entity_id: str) -> tuple[str, dict] | None:
@@ -420,6 +421,8 @@ def drill_target(entity_kind: str, entity_id: str) -> tuple[str, dict] | None:
     if entity_kind == "sku_warehouse" and "|" in entity_id:
         sku, warehouse_id = entity_id.split("|", 1)
         return DRILL_PAGES[entity_kind], {"sku": sku, "wh": warehouse_id}
+    if entity_kind == "sku":  # a SKU's own alerts (returns): its Product 360 page
+        return DRILL_PAGES[entity_kind], {"sku": entity_id}
     return None
 
 

@@ -354,3 +354,27 @@ def build_weekly_report(db_url: str, week_start_day: int, actor: str):
     built = report.write_report(get_engine(db_url), week_start_day, settings(), created_by=actor)
     st.cache_data.clear()
     return built
+
+
+@st.cache_data(ttl=300, max_entries=64, show_spinner=False)
+def product_search(db_url: str, text: str) -> pd.DataFrame:
+    from cockpit import product
+
+    with get_engine(db_url).connect() as conn:
+        return product.search(conn, text)
+
+
+@st.cache_data(**PAGE_CACHE)
+def product_360(db_url: str, data_minute: int, timezone: str, sku: str) -> dict | None:
+    from cockpit import product
+
+    with get_engine(db_url).connect() as conn:
+        return product.product_360(conn, sku, data_minute, settings().tz)
+
+
+@st.cache_data(**PAGE_CACHE)
+def logistics_page(db_url: str, data_minute: int, timezone: str, days: int) -> dict:
+    from cockpit import logistics
+
+    with get_engine(db_url).connect() as conn:
+        return logistics.logistics_page(conn, data_minute, settings().tz, days)

@@ -221,7 +221,7 @@ def test_the_analytics_pages_render_in_chromium_once_the_scheduler_has_computed(
                                                                                artifacts_dir):
     from sqlalchemy import func
 
-    from cockpit.db.schema import CustomerScore
+    from cockpit.db.schema import CustomerScore, Product
     from cockpit.jobs import attribution_job, customer_value_job, forecast_job
 
     base, url = running_app
@@ -230,7 +230,9 @@ def test_the_analytics_pages_render_in_chromium_once_the_scheduler_has_computed(
         job(settings)
     with get_engine(url).connect() as conn:
         customer_id = conn.execute(select(func.min(CustomerScore.customer_id))).scalar()
+        sku = conn.execute(select(func.min(Product.sku))).scalar()
     expected = {
+        f"/product?sku={sku}": "Sales and revenue per day",
         "/forecasts-anomalies": "Sales forecast, next 14 days", "/customers": "customers scored as of",
         f"/customer?id={customer_id}": "Segment history", "/experiments": "Experiments",
         "/service": "Resolved by the bot", "/attribution": "Channel credit by model",
