@@ -21,6 +21,7 @@ pages = {
     "attribution": st.Page("pages/11_attribution.py", title=t("Attribution"), icon=":material/alt_route:",
                            url_path="attribution"),
     "product": st.Page("pages/13_product.py", title=t("Product 360"), icon=":material/package_2:", url_path="product"),
+    "products": st.Page("pages/15_products.py", title=t("Products"), icon=":material/category:", url_path="products"),
     "logistics": st.Page("pages/14_logistics.py", title=t("Logistics & supply"), icon=":material/local_shipping:",
                          url_path="logistics"),
     "reports": st.Page("pages/12_reports.py", title=t("Weekly reports"), icon=":material/summarize:", url_path="reports"),

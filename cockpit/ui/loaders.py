@@ -378,3 +378,11 @@ def logistics_page(db_url: str, data_minute: int, timezone: str, days: int) -> d
 
     with get_engine(db_url).connect() as conn:
         return logistics.logistics_page(conn, data_minute, settings().tz, days)
+
+
+@st.cache_data(**PAGE_CACHE)
+def products_page(db_url: str, data_minute: int, timezone: str, slow_days: int) -> dict:
+    from cockpit import assortment
+
+    with get_engine(db_url).connect() as conn:
+        return assortment.products_page(conn, data_minute, settings().tz, slow_days=slow_days)

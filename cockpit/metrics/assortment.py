@@ -1,0 +1,47 @@
+"""Assortment reads: the catalogue with each product's sales over a window, and new products'
+hourly sales since their launch.
+
+Windows are half-open [start, end) in epoch minutes (UTC)."""
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import Connection, func, select
+
+from cockpit.db.frames import to_frame
+from cockpit.db.schema import AggSkuHour, Product
+from cockpit.metrics.traffic import typed
+
+CATALOGUE_COLUMNS = {"sku": "str", "name": "str", "category": "str", "price": "float64", "cost": "float64",
+                     "launched_ts_utc": "int64", "units_sold": "int64", "revenue": "float64"}
+LAUNCH_SALES_COLUMNS = {"sku": "str", "hour_utc": "int64", "units_sold": "int64"}
+
+
+def catalogue_sales(conn: Connection, start_minute: int, end_minute: int) -> pd.DataFrame:
+    """Every product with its units sold and revenue in the window (CATALOGUE_COLUMNS)."""
+    sold = (
+        select(AggSkuHour.sku, func.sum(AggSkuHour.units_sold).label("units"), func.sum(AggSkuHour.revenue).label("rev"))
+        .where(AggSkuHour.hour_utc >= int(start_minute) // 60, AggSkuHour.hour_utc < -(-int(end_minute) // 60))
+        .group_by(AggSkuHour.sku)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(Product.sku, Product.name, Product.category, Product.price, Product.cost, Product.launched_ts_utc,
+               func.coalesce(sold.c.units, 0), func.coalesce(sold.c.rev, 0.0))
+        .outerjoin(sold, sold.c.sku == Product.sku)
+        .order_by(Product.sku)
+    ).all()
+    return typed(to_frame(rows, list(CATALOGUE_COLUMNS)), CATALOGUE_COLUMNS)
+
+
+def launch_sales(conn: Connection, skus: list[str], start_minute: int, end_minute: int) -> pd.DataFrame:
+    """Hourly units sold of the given SKUs (all warehouses) in the window (LAUNCH_SALES_COLUMNS)."""
+    if not skus:
+        return typed(pd.DataFrame(columns=list(LAUNCH_SALES_COLUMNS)), LAUNCH_SALES_COLUMNS)
+    rows = conn.execute(
+        select(AggSkuHour.sku, AggSkuHour.hour_utc, func.sum(AggSkuHour.units_sold))
+        .where(AggSkuHour.sku.in_(list(skus)), AggSkuHour.hour_utc >= int(start_minute) // 60,
+               AggSkuHour.hour_utc < -(-int(end_minute) // 60))
+        .group_by(AggSkuHour.sku, AggSkuHour.hour_utc)
+        .order_by(AggSkuHour.sku, AggSkuHour.hour_utc)
+    ).all()
+    return typed(to_frame(rows, list(LAUNCH_SALES_COLUMNS)), LAUNCH_SALES_COLUMNS)

@@ -1,0 +1,77 @@
+"""Products: stock turnover and stock-out rate by category against the targets, slow movers
+with a suggested clearance, new products' sell-through and incubation, and price bands."""
+import math
+
+import streamlit as st
+
+from cockpit.assortment import NEW_PRODUCT_DAYS
+from cockpit.ui import assortment_charts as ac
+from cockpit.ui import loaders, shell, widgets
+from cockpit.ui.i18n import t
+from cockpit.ui.product_charts import SKU_LINK, share
+from models.assortment import INCUBATION_DAYS, INCUBATION_TARGET, SLOW_MOVER_PROBLEM
+
+shell.require_frame()
+settings = loaders.settings()
+tz = settings.tz
+
+st.title(t("Products"))
+fresh = loaders.freshness(settings.db_url, settings.refresh_seconds)
+widgets.freshness_badge(fresh, tz, settings.refresh_seconds)
+if fresh.data_minute is None:
+    st.stop()
+
+slow_days = st.columns(4)[0].number_input(t("Slow mover: no sale for (days)"), min_value=1, max_value=30, value=14,
+                                          key="products_slow_days")
+loaded = loaders.guarded(f"products:{slow_days}", fresh.data_minute, loaders.products_page, settings.db_url,
+                         fresh.data_minute, settings.timezone, int(slow_days))
+if not widgets.load_marker(loaded, tz):
+    st.stop()
+value = loaded.value
+
+tiles = st.columns(4)
+tiles[0].metric(t("Slow movers"), share(value["slow_mover_share"]),
+                help=t("Share of stocked SKUs without a sale in {days} days; over {problem} is a problem.",
+                       days=slow_days, problem=share(SLOW_MOVER_PROBLEM)))
+tiles[1].metric(t("Stock-out rate (target {target})", target=share(settings.target_stockout_rate)),
+                share(value["stockout_rate"]))
+tiles[2].metric(t("Stock turnover (target {days:g} days)", days=settings.target_turnover_days),
+                t("{days} days", days=ac.days_text(value["turnover_days"])))
+tiles[3].metric(t("New products succeeding"), share(value["incubation_success_rate"]),
+                help=t("Of the products launched in the last {days} days and past their first {weeks} weeks, the "
+                       "share that sold at least {target} of their category's usual pace.", days=NEW_PRODUCT_DAYS,
+                       weeks=INCUBATION_DAYS // 7, target=share(INCUBATION_TARGET)))
+if value["slow_mover_share"] > SLOW_MOVER_PROBLEM:
+    st.error(t("{share} of the stocked SKUs sold nothing in {days} days: over the {problem} problem level.",
+               share=share(value["slow_mover_share"]), days=slow_days, problem=share(SLOW_MOVER_PROBLEM)))
+if value["stockout_rate"] > settings.target_stockout_rate:
+    st.warning(t("{share} of SKU-warehouse pairs are out of stock (target {target}).",
+                 share=share(value["stockout_rate"]), target=share(settings.target_stockout_rate)))
+
+st.subheader(t("Turnover and stock-outs by category"))
+left, right = st.columns(2)
+with left:
+    widgets.show_figure(ac.category_figure(value["categories"], settings.target_turnover_days))
+right.dataframe(ac.category_table(value["categories"], settings.target_stockout_rate), hide_index=True,
+                width="stretch")
+
+st.subheader(t("Slow movers"))
+if value["slow_movers"].empty:
+    st.success(t("Every stocked SKU sold in the last {days} days.", days=slow_days))
+else:
+    st.dataframe(ac.slow_table(value["slow_movers"]), hide_index=True, width="stretch", column_config={"sku": SKU_LINK})
+
+st.subheader(t("New products"))
+new = value["new_products"]
+if new.empty:
+    st.info(t("No product launched in the last {days} days.", days=NEW_PRODUCT_DAYS))
+else:
+    st.dataframe(ac.new_products_table(new, tz), hide_index=True, width="stretch", column_config={"sku": SKU_LINK})
+
+st.subheader(t("Price bands"))
+if value["price_competition"]:
+    st.warning(t("Stuck in price competition (most units in the cheapest band at a thinner margin): {categories}.",
+                 categories=", ".join(value["price_competition"])))
+widgets.show_figure(ac.price_band_figure(value["price_bands"]))
+with st.expander(t("Bands by category")):
+    st.dataframe(ac.band_table(value["price_bands"]), hide_index=True, width="stretch")
