@@ -9,7 +9,11 @@ snapshot can be late or missing but never wrong. An action that changes what pag
 The payload format is our own, not pickle: whoever can write the shared database must not be
 able to run code in the app servers. It is a JSON header describing the value (dicts, lists,
 tuples, numbers, strings, a fixed set of dataclasses, DataFrames) followed by the frames'
-numeric columns as raw little-endian arrays; strings travel in the header.
+data as raw little-endian arrays: the numeric columns of one dtype as one 2-D array (pandas'
+own block layout), text columns as Arrow buffers (offsets, UTF-8 bytes, validity). A reader
+then builds each frame from its blocks without converting values one by one (the overview's
+published figures: 1.0 -> 0.2 ms to decode). Older payloads (one buffer per numeric column,
+texts as lists in the header) still decode.
 """
 from __future__ import annotations
 
@@ -22,6 +26,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from pandas.api.internals import create_dataframe_from_blocks
 from sqlalchemy import Connection, delete, func, select
 
 from cockpit.db.dialect import upsert
@@ -29,6 +35,7 @@ from cockpit.db.schema import ViewSnapshot
 
 MAGIC = b"CKV1"
 NUMERIC_KINDS = {"int64": "<i8", "float64": "<f8", "bool": "|b1", "int32": "<i4"}
+TEXT_KINDS = ("str", "string")  # pandas' Arrow-backed text dtypes, carried as Arrow buffers
 SNAPSHOTS = ViewSnapshot.__table__
 
 
@@ -91,15 +98,15 @@ class _Encoder:
         index = frame.index
         if not isinstance(index, pd.RangeIndex):
             raise SnapshotFormatError("only frames with a RangeIndex can be stored (reset_index first)")
-        columns = []
-        for name in frame.columns:
+        columns, blocks = [], {}
+        for position, name in enumerate(frame.columns):
             if not isinstance(name, str):
                 raise SnapshotFormatError(f"column names must be strings: {name!r}")
-            series = frame[name]
+            series = frame.iloc[:, position]
             dtype = str(series.dtype)
-            if dtype in NUMERIC_KINDS:
-                data = np.ascontiguousarray(series.to_numpy(), dtype=NUMERIC_KINDS[dtype])
-                columns.append([name, dtype, self.buffer(data.tobytes())])
+            if dtype in NUMERIC_KINDS:  # stored with the other columns of its dtype, below
+                blocks.setdefault(dtype, []).append(position)
+                columns.append([name, dtype])
             elif dtype == "Int64":
                 values = series.array
                 columns.append([name, dtype, self.buffer(np.asarray(values._data, dtype="<i8").tobytes()),
@@ -107,13 +114,26 @@ class _Encoder:
             elif dtype.startswith("datetime64[") and "," not in dtype:  # naive timestamps: their integer ticks
                 ticks = np.ascontiguousarray(series.to_numpy().view("<i8"))
                 columns.append([name, dtype, self.buffer(ticks.tobytes())])
-            elif dtype in ("str", "string", "object"):
-                items = [None if (item is None or (isinstance(item, float) and math.isnan(item))) else self.value(item)
-                         for item in series.tolist()]
-                columns.append([name, dtype, items])
+            elif dtype in TEXT_KINDS:
+                texts = pa.array(self.items(series), type=pa.large_string())
+                # validity (None: no missing value), offsets, UTF-8 data (None when empty)
+                columns.append([name, dtype, "arrow", *(None if buffer is None else self.buffer(buffer.to_pybytes())
+                                                       for buffer in texts.buffers())])
+            elif dtype == "object":
+                columns.append([name, dtype, [self.value(item) for item in self.items(series)]])
             else:
                 raise SnapshotFormatError(f"column {name!r} has dtype {dtype}, which snapshots do not carry")
-        return {"$": "frame", "index": [index.start, index.stop, index.step], "columns": columns}
+        stored = []
+        for dtype, positions in blocks.items():
+            values = np.stack([frame.iloc[:, position].to_numpy() for position in positions])
+            stored.append([dtype, self.buffer(np.ascontiguousarray(values, dtype=NUMERIC_KINDS[dtype]).tobytes()), positions])
+        return {"$": "frame", "index": [index.start, index.stop, index.step], "columns": columns, "blocks": stored}
+
+    @staticmethod
+    def items(series: pd.Series) -> list:
+        """The column's values, missing ones (None, NaN, pd.NA) as None."""
+        return [None if (item is None or item is pd.NA or (isinstance(item, float) and math.isnan(item))) else item
+                for item in series.tolist()]
 
 
 def encode(value: Any) -> bytes:
@@ -127,13 +147,19 @@ def encode(value: Any) -> bytes:
 
 class _Decoder:
     def __init__(self, data: bytes, base: int):
-        self.data = memoryview(data)
+        # A writable copy: the frames' arrays are views of it (pandas may write into them).
+        self.data = memoryview(bytearray(data))
         self.base = base
         self.types = _dataclass_types()
 
-    def array(self, ref: list[int], dtype: str) -> np.ndarray:
+    def bytes(self, ref: list[int]) -> memoryview:
         start, length = ref
-        return np.frombuffer(self.data[self.base + start:self.base + start + length], dtype=dtype).copy()
+        if start < 0 or length < 0 or self.base + start + length > len(self.data):
+            raise SnapshotFormatError("a snapshot's buffer lies outside its payload")
+        return self.data[self.base + start:self.base + start + length]
+
+    def array(self, ref: list[int], dtype: str) -> np.ndarray:
+        return np.frombuffer(self.bytes(ref), dtype=dtype)
 
     def value(self, v: Any):
         if not isinstance(v, (dict, list)):
@@ -157,33 +183,75 @@ class _Decoder:
         raise SnapshotFormatError(f"unknown tag {tag!r} in a snapshot")
 
     def frame(self, v: dict) -> pd.DataFrame:
-        # Columns as arrays, not Series: a frame's construction costs about as much as its
-        # columns' data, and the overview holds a dozen small frames.
-        start, stop, step = v["index"]
-        data = {}
-        for column in v["columns"]:
-            name, dtype = column[0], column[1]
-            if dtype in NUMERIC_KINDS:
-                data[name] = self.array(column[2], NUMERIC_KINDS[dtype])
-            elif dtype == "Int64":
-                data[name] = pd.arrays.IntegerArray(self.array(column[2], "<i8"), self.array(column[3], "|b1"))
-            elif dtype.startswith("datetime64["):
-                data[name] = self.array(column[2], "<i8").view(dtype)
-            elif dtype == "object":
-                values = np.empty(len(column[2]), dtype=object)
-                values[:] = [self.value(item) for item in column[2]]
-                data[name] = values
-            else:
-                data[name] = pd.array(column[2], dtype=_STRING_DTYPES.setdefault(dtype, pd.Series([], dtype=dtype).dtype))
-        frame = pd.DataFrame(data, copy=False)
-        if not data:
-            frame = pd.DataFrame(index=pd.RangeIndex(start, stop, step))
-        elif (start, step) != (0, 1):
-            frame.index = pd.RangeIndex(start, stop, step)
-        return frame
+        # Built from blocks, not from a dict of columns: DataFrame(dict) checks and converts
+        # each column, which cost more than the data itself for the overview's small frames.
+        index = pd.RangeIndex(*v["index"])
+        if not v["columns"]:
+            return pd.DataFrame(index=index)
+        rows = len(index)
+        blocks = []
+        for dtype, ref, positions in v.get("blocks", ()):
+            values = self.array(ref, NUMERIC_KINDS[dtype])
+            if values.size != rows * len(positions):
+                raise SnapshotFormatError("a snapshot's block does not match its frame's length")
+            blocks.append((values.reshape(len(positions), rows), np.asarray(positions, dtype=np.intp)))
+        for position, column in enumerate(v["columns"]):
+            if len(column) > 2:  # a column of its own (all but the blocks' numeric columns)
+                values = self.column(column, rows)
+                blocks.append((values.reshape(1, rows) if isinstance(values, np.ndarray) else values,
+                               np.array([position], dtype=np.intp)))
+        placed = sorted(position for _, positions in blocks for position in positions.tolist())
+        if placed != list(range(len(v["columns"]))):
+            raise SnapshotFormatError("a snapshot's frame does not place each column once")
+        return create_dataframe_from_blocks(blocks, index=index, columns=_column_index(tuple(c[0] for c in v["columns"])))
+
+    def column(self, column: list, rows: int):
+        """One column's values: a numpy array or a pandas extension array of `rows` values."""
+        dtype = column[1]
+        if dtype in NUMERIC_KINDS:  # payloads written before the block layout
+            values = self.array(column[2], NUMERIC_KINDS[dtype])
+        elif dtype == "Int64":
+            values = pd.arrays.IntegerArray(self.array(column[2], "<i8"), self.array(column[3], "|b1"))
+        elif dtype.startswith("datetime64["):
+            values = self.array(column[2], "<i8").view(dtype)
+        elif dtype == "object":
+            values = np.empty(len(column[2]), dtype=object)
+            values[:] = [self.value(item) for item in column[2]]
+        elif column[2] == "arrow":
+            validity, offsets, data = (None if ref is None else pa.py_buffer(self.bytes(ref)) for ref in column[3:6])
+            try:
+                texts = pa.Array.from_buffers(pa.large_string(), rows, [validity, offsets, data])
+                texts.validate(full=True)  # offsets inside the data, valid UTF-8: never trust a payload
+            except (pa.ArrowInvalid, ValueError, TypeError) as exc:
+                raise SnapshotFormatError(f"a snapshot's text column is malformed: {exc}") from None
+            values = pd.arrays.ArrowStringArray(texts, dtype=_string_dtype(dtype))
+        else:  # texts as a list in the header (payloads written before the Arrow layout)
+            values = pd.array(column[2], dtype=_string_dtype(dtype))
+        if len(values) != rows:
+            raise SnapshotFormatError("a snapshot's column does not match its frame's length")
+        return values
 
 
 _STRING_DTYPES: dict[str, object] = {}
+# Column labels by names: an Index of texts costs as much to build as a small frame's data, and
+# the views' frames come in a few dozen layouts. (An Index is immutable, so frames may share one.)
+_COLUMN_INDEXES: dict[tuple[str, ...], pd.Index] = {}
+_COLUMN_INDEXES_MAX = 256
+
+
+def _column_index(names: tuple[str, ...]) -> pd.Index:
+    found = _COLUMN_INDEXES.get(names)
+    if found is None:
+        if len(_COLUMN_INDEXES) >= _COLUMN_INDEXES_MAX:
+            _COLUMN_INDEXES.clear()
+        found = _COLUMN_INDEXES[names] = pd.Index(list(names))
+    return found
+
+
+def _string_dtype(name: str):
+    if name not in _STRING_DTYPES:
+        _STRING_DTYPES[name] = pd.Series([], dtype=name).dtype
+    return _STRING_DTYPES[name]
 
 
 def decode(payload: bytes) -> Any:

@@ -2,12 +2,20 @@
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
+
+
+def prewarm() -> None:
+    """Import what the pages draw with (pandas, plotly, SQLAlchemy, the cockpit's widgets and
+    loaders: about 3 s here) in the server process, so that the first visitor after a start
+    does not wait for it; the page scripts then find the modules loaded."""
+    from cockpit.ui import charts, loaders, shell, widgets  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,6 +28,8 @@ def main(argv: list[str] | None = None) -> None:
     # swaps the classes cached values are made of (st.cache_data then fails to copy them).
     if not any(option.startswith("--server.fileWatcherType") for option in options):
         options = ["--server.fileWatcherType", "none", *options]
+    # Beside the server's start, not before it: the health check answers as soon as it can.
+    threading.Thread(target=prewarm, name="cockpit-prewarm", daemon=True).start()
     cli.main(args=["run", str(APP), *options], prog_name="streamlit")
 
 

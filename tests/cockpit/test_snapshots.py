@@ -46,7 +46,9 @@ def assert_same(actual, expected, path="value"):
 @pytest.fixture(scope="module")
 def shop(module_db_url):
     """An incident-scenario shop with a day of history and two live refreshes (open alerts)."""
-    now_minute = int(time.time()) // 60 - 2
+    # A fixed evening (19:06 in Shanghai): at the wall clock just after local midnight the
+    # ads panel's rules see too little spend and read no_data.
+    now_minute = 1_795_000_000 // 60 - 2
     seed_history(get_engine(module_db_url), days=1, scenario="incident", seed=11, now_minute=now_minute, tz=TZ,
                  progress=False)
     settings = load_settings({"COCKPIT_DB_URL": module_db_url, "COCKPIT_SCENARIO": "incident",
@@ -165,6 +167,11 @@ def forged(header: dict) -> bytes:
     b"\x80\x04\x95 pickled",  # a pickle is not read
     forged({"$": "dc", "type": "Popen", "v": {"args": ["true"]}}),  # only the known dataclasses are built
     forged({"$": "eval", "v": "1+1"}),
+    # a text column whose Arrow buffers lie outside the payload: refused, never read
+    forged({"$": "frame", "index": [0, 1, 1], "columns": [["s", "str", "arrow", None, [0, 16], [16, 1]]], "blocks": []}),
+    # a block that places one column twice
+    forged({"$": "frame", "index": [0, 0, 1], "columns": [["a", "int64"], ["b", "int64"]],
+            "blocks": [["int64", [0, 0], [0, 0]]]}),
 ])
 def test_a_payload_that_is_not_ours_is_refused(payload):
     with pytest.raises(snapshots.SnapshotFormatError):

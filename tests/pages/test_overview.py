@@ -50,6 +50,9 @@ def test_overview_shows_todays_numbers_from_the_database(seeded_url, monkeypatch
     assert shown["Conversion"] == f"{expected.conversion_rate:.2%}"
     assert any("Data as of" in c.value for c in at.caption)
     assert len(at.get("plotly_chart")) == 2
+    # UV, orders and GMV carry sparklines as inline SVG, not as st.metric chart data (Vega-Lite)
+    assert sum('class="cockpit-spark"' in m.value for m in at.markdown) == 3
+    assert not any(m.proto.chart_data for m in at.metric)
 
 
 def test_overview_warns_when_the_scheduler_is_late(seeded_url, monkeypatch):
