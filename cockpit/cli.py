@@ -349,6 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed-days", type=int, default=30, help="days of demo history for an empty database (0: none; default 30)")
     p.set_defaults(handler=cmd_run)
 
+    from cockpit.promotions_cli import add_promotions_command
+
+    add_promotions_command(sub)
     return parser
 
 

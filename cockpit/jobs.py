@@ -13,7 +13,7 @@ from cockpit import actions, alerts, snapshots, views
 from cockpit.config import Settings
 from cockpit.db.dialect import write_transaction
 from cockpit.db.engine import get_engine
-from cockpit.db.schema import CartAdd, PageView, RefreshRun, UvHour, UvMinute
+from cockpit.db.schema import CartAdd, PageView, RefreshRun, Search, UvHour, UvMinute
 from cockpit.ingest.dropfolder import import_pending
 from cockpit.ingest.simulator_source import SimulatorSource
 from cockpit.ingest.writer import WriteResult, write_batch
@@ -52,11 +52,13 @@ def _simulator_source(settings: Settings) -> SimulatorSource:
 
 
 def purge_old_raw_events(conn: Connection, now_minute: int, retention_days: int) -> None:
-    """Retention: raw page views and cart adds older than the retention go (their minutes
-    stay in the aggregates); minute-level UV rows go after two days, hourly after retention."""
+    """Retention: raw page views, cart adds and searches older than the retention go (their
+    minutes stay in the aggregates; trends read 60 days); minute-level UV rows go after two
+    days, hourly after retention."""
     cutoff_ts = (now_minute - retention_days * 1440) * 60
     conn.execute(delete(PageView).where(PageView.ts_utc < cutoff_ts))
     conn.execute(delete(CartAdd).where(CartAdd.ts_utc < cutoff_ts))
+    conn.execute(delete(Search).where(Search.ts_utc < cutoff_ts))
     conn.execute(delete(UvMinute).where(UvMinute.minute_utc < now_minute - UV_MINUTE_KEEP_MINUTES))
     conn.execute(delete(UvHour).where(UvHour.hour_utc < (now_minute - retention_days * 1440) // 60))
 

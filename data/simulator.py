@@ -51,6 +51,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from data import search
 from data.catalog import (
     CAMPAIGN_SPECS,
     CATEGORY_EXTRA_UNITS,
@@ -95,6 +96,7 @@ __all__ = [
     "initial_state",
     "incident_targets",
     "lost_customers",
+    "promotions",
     "recent_deliveries",
     "service_contacts",
     "service_repurchase_factor",
@@ -143,6 +145,7 @@ FRAME_COLUMNS: dict[str, dict[str, str]] = {
     "service_contacts": {"contact_id": _I, "customer_id": _I, "order_id": _NI, "ts_utc": _I, "channel": _S,
                          "reason": _S, "handled_by": _S, "first_response_s": _NI, "resolved": _B,
                          "resolved_ts_utc": _NI},
+    "searches": {"session_id": _I, "ts_utc": _I, "term": _S, "category": _S},
 }
 STATE_COLUMNS = {
     "customers": {"customer_id": _I, "created_ts_utc": _I, "region": _S, "acquisition_channel": _S},
@@ -257,6 +260,10 @@ PEAK_MINUTES = 120
 PEAK_MULTIPLIER = 10.0
 EVENT_DAY_MULTIPLIER = 2.2
 EVENT_EXTRA_DAYS = 4.0  # extra days of demand purchasing stocks for an event
+# Earlier one-day promotions (member days) in a sales event's history, these many days before
+# its peak, with traffic times PROMO_DAY_MULTIPLIER: what a forecast's promotion regressor learns from.
+PROMO_DAYS_BEFORE_EVENT = (28, 56)
+PROMO_DAY_MULTIPLIER = 1.8
 INCIDENT_CHANNEL_FACTOR = 0.15  # the channel is down for most of its users
 INCIDENT_CAMPAIGN_CONVERSION = 0.1
 INCIDENT_CAMPAIGN_SPEND_FACTOR = 3.0  # a bid misconfiguration: the same clicks at three times the cost
@@ -449,7 +456,35 @@ def _event_multiplier(minutes: np.ndarray, scenario: Scenario) -> np.ndarray:
     m[(d >= 0) & (d < PEAK_MINUTES)] = PEAK_MULTIPLIER
     decay = (d >= PEAK_MINUTES) & (d < MINUTES_PER_DAY)
     m[decay] = EVENT_DAY_MULTIPLIER + (PEAK_MULTIPLIER - EVENT_DAY_MULTIPLIER) * np.exp(-(d[decay] - PEAK_MINUTES) / 80)
+    for days_before in PROMO_DAYS_BEFORE_EVENT:
+        start = -days_before * MINUTES_PER_DAY
+        m[(d >= start) & (d < start + MINUTES_PER_DAY)] = PROMO_DAY_MULTIPLIER
     return m
+
+
+PROMOTION_COLUMNS = ("name", "kind", "first_day", "last_day", "expected_uplift")
+
+
+def promotions(scenario: Scenario) -> pd.DataFrame:
+    """The scenario's promotions calendar (columns PROMOTION_COLUMNS; days are shop-local day
+    numbers, last_day inclusive): a sales event's warm-up (the pre-event ramp) and its day, and
+    its earlier member days, each with its planned uplift; no promotion in the other scenarios."""
+    rows = []
+    if scenario.name == "sales-event":
+        anchor_day = int(local_day(np.int64(scenario.anchor_minute) * 60))
+        # The planned uplifts: each period's mean traffic multiplier (what a team would plan with).
+        ramp = np.arange(scenario.anchor_minute - PRE_EVENT_DAYS * MINUTES_PER_DAY, scenario.anchor_minute)
+        day = np.arange(scenario.anchor_minute, scenario.anchor_minute + MINUTES_PER_DAY)
+        rows.append(("Sales event warm-up", "pre_event", anchor_day - PRE_EVENT_DAYS, anchor_day - 1,
+                     round(float(_event_multiplier(ramp, scenario).mean()), 2)))
+        rows.append(("Sales event", "sales_event", anchor_day, anchor_day,
+                     round(float(_event_multiplier(day, scenario).mean()), 2)))
+        for days_before in sorted(PROMO_DAYS_BEFORE_EVENT, reverse=True):
+            day = anchor_day - days_before
+            rows.append(("Member day", "member_day", day, day, PROMO_DAY_MULTIPLIER))
+    frame = pd.DataFrame(rows, columns=list(PROMOTION_COLUMNS))
+    return frame.astype({"name": "str", "kind": "str", "first_day": "int64", "last_day": "int64",
+                         "expected_uplift": "float64"})
 
 
 def _delivery_hours(ts: np.ndarray, morning_h: np.ndarray) -> np.ndarray:
@@ -1982,12 +2017,20 @@ class _Window:
         young = d["order_id"] // ID_BASE * 60 >= lo - INCIDENT_RETURN_LOOKBACK_DAYS * SECONDS_PER_DAY
         return d[young & (d["order_id"] // ID_BASE * 60 < lo)].reset_index(drop=True)
 
+    def _searches(self) -> None:
+        """A share of the sessions search the site (data.search): for the catalogue's items,
+        or for the planted trend terms the shop does not stock yet."""
+        sessions = self.frames["sessions"]
+        found = search.searches(sessions["session_id"].to_numpy(), sessions["ts_utc"].to_numpy(), self.seed)
+        self.frames["searches"] = found.astype(FRAME_COLUMNS["searches"])
+
     def run(self) -> tuple[dict[str, pd.DataFrame], SimState]:
         self._stock_arrays()
         self._sessions()
         self._funnel()
         self._page_views()
         self._sessions_frame()
+        self._searches()
         self._fulfil()
         self._orders()
         self._lifecycle()

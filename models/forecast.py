@@ -5,22 +5,31 @@ Works on any regular series: daily sales, weekly, monthly, hourly. The seasonal 
 from the index's frequency unless given. The model is chosen among additive exponential
 smoothing forms (level; damped trend; seasonal; damped trend and seasonal) by AICc, the
 seasonal ones only when the series holds at least two seasons.
+
+Promotions: given promotion regressors (1 on promotion days, over history and horizon; a Series,
+or a DataFrame with one column per kind of promotion), a SARIMAX on log units (the promotions as
+regressors, so each effect is a demand factor) competes with the ETS form, and is used only
+where it helps: it must beat the ETS form on rolling-origin MASE over backtest windows that hold
+a promotion day. The model's label says which was chosen, with both scores.
 """
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+from statsmodels.tsa.statespace.sarimax import SARIMAX
 
 # Seasonal period by the frequency's base unit (pandas offset names, pandas 3 spelling).
 SEASON_BY_FREQ = {"h": 24, "D": 7, "B": 5, "W": 52, "MS": 12, "ME": 12, "QS": 4, "QE": 4, "YS": 1, "YE": 1,
                   "min": 60}
 MIN_POINTS = 4
 INTERVAL = 0.95
+PROMOTION_BACKTEST_ORIGINS = 4  # the windows on which the promotion regressor must beat ETS
+PROMOTION = "promotion"  # the regressor's name when promotions is a Series
 
 
 def _frequency(series: pd.Series) -> str:
@@ -69,23 +78,46 @@ def _prepared(series: pd.Series, season_length: int | None) -> tuple[pd.Series, 
 
 @dataclass(frozen=True)
 class ForecastModel:
-    """The chosen ETS form and its fit."""
+    """The chosen form and its fit: an ETS form, or (method "sarimax") the SARIMAX on log
+    units with the promotion regressor."""
 
     trend: str | None
     damped: bool
     seasonal: str | None
     season_length: int
     aicc: float
-    result: object  # statsmodels ETSResults
+    result: object  # statsmodels ETSResults or SARIMAXResults
+    method: str = "ets"  # ets | sarimax
+    # sarimax: the fitted demand factor of a promotion day, per regressor (column) learnt
+    promotion_uplifts: tuple[tuple[str, float], ...] = ()
+    promotions_tested: bool = False  # ets chosen after the promotion regressor lost the backtest
+    backtest: Backtest | None = None  # the chosen model's, when fit_model compared the two
+    rival_mase: float = float("nan")  # the other model's backtest MASE in that comparison
+
+    @property
+    def promotion_uplift(self) -> float:
+        """The demand factor of the (first) promotion regressor; 1 without one."""
+        return self.promotion_uplifts[0][1] if self.promotion_uplifts else 1.0
 
     @property
     def label(self) -> str:
+        if self.method == "sarimax":
+            season = f", season of {self.season_length}" if self.seasonal else ""
+            versus = (f"; backtest MASE {self.backtest.mase:.2f} against {self.rival_mase:.2f} without"
+                      if self.backtest is not None else "")
+            factors = ", ".join(f"x{factor:.2f} on {'a promotion day' if name == PROMOTION else name}"
+                                for name, factor in self.promotion_uplifts) or "none seen yet"
+            return f"SARIMAX (log units{season}) with promotion days as regressor ({factors}{versus})"
         parts = ["level"]
         if self.trend:
             parts.append("damped trend" if self.damped else "trend")
         if self.seasonal:
             parts.append(f"season of {self.season_length}")
-        return "ETS (" + ", ".join(parts) + ")"
+        label = "ETS (" + ", ".join(parts) + ")"
+        if self.promotions_tested:
+            label += (f"; promotion regressor tried, no better in backtest (MASE {self.rival_mase:.2f} against "
+                      f"{self.backtest.mase:.2f} without)")
+        return label
 
 
 def _candidates(n: int, m: int) -> list[tuple[str | None, bool, str | None]]:
@@ -98,8 +130,78 @@ def _candidates(n: int, m: int) -> list[tuple[str | None, bool, str | None]]:
     return forms
 
 
-def fit_model(series: pd.Series, *, season_length: int | None = None) -> ForecastModel:
-    """The additive ETS form with the lowest AICc on series (see the module's docstring)."""
+def _promotion_values(promotions: pd.Series | pd.DataFrame, index: pd.DatetimeIndex) -> pd.DataFrame:
+    """The regressors on index: the promotions' values there, 0 where the calendar says nothing.
+    A Series is one regressor (PROMOTION); a DataFrame one per column (e.g. per promotion kind)."""
+    if not isinstance(promotions, (pd.Series, pd.DataFrame)) or not isinstance(promotions.index, pd.DatetimeIndex):
+        raise ValueError("promotions must be a pandas Series on a DatetimeIndex (1 on promotion days, 0 otherwise) "
+                         "covering the history and the forecast horizon, or a DataFrame of such columns")
+    frame = promotions.to_frame(PROMOTION) if isinstance(promotions, pd.Series) else promotions
+    values = frame.apply(pd.to_numeric, errors="coerce").astype("float64")
+    if values.isna().any().any():
+        raise ValueError("promotions has missing or non-numeric values: use 0 for days without promotion")
+    values.columns = [str(name) for name in values.columns]
+    return values.groupby(level=0).max().reindex(index, fill_value=0.0)
+
+
+def fit_promotion_form(series: pd.Series, promotions: pd.Series, *, season_length: int | None = None,
+                       seasonal: bool = True, start: ForecastModel | None = None) -> ForecastModel:
+    """SARIMAX on log(1 + units) with the promotion regressor: (1,0,0)(0,1,1,m) with a season,
+    else (0,1,1), the ARIMA twin of simple exponential smoothing. A promotion's coefficient b
+    means demand times exp(b). A history without a promotion day fits the same model without
+    the regressor (its effect cannot be learnt). seasonal: False when the plain form has no
+    season (a seasonal difference of a series without season only adds noise); there is none
+    either below two seasons of history. start: an earlier fit whose parameters start the
+    search (a backtest's refits converge faster)."""
+    values, _freq, m = _prepared(series, season_length)
+    if (values < 0).any():
+        raise ValueError("the promotion model works on log units: the series must not be negative")
+    promo = _promotion_values(promotions, values.index)
+    seasonal = seasonal and m > 1 and len(values) >= 2 * m + 2
+    learnt = [name for name in promo.columns if promo[name].any()]  # an unseen kind's effect is unknown
+    exog = promo[learnt] if learnt else None
+    model = SARIMAX(np.log1p(values), exog=exog, order=(1, 0, 0) if seasonal else (0, 1, 1),
+                    seasonal_order=(0, 1, 1, m) if seasonal else (0, 0, 0, 0), trend="n")
+    start_params = None
+    if start is not None and list(start.result.params.index) == list(model.param_names):
+        start_params = start.result.params.to_numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence and start-parameter notes on short series
+        result = model.fit(start_params=start_params, disp=False, maxiter=200)
+    uplifts = tuple((name, float(np.exp(result.params[name]))) for name in learnt)
+    return ForecastModel(None, False, "add" if seasonal else None, m, float(result.aicc), result, method="sarimax",
+                         promotion_uplifts=uplifts)
+
+
+def fit_model(series: pd.Series, *, season_length: int | None = None,
+              promotions: pd.Series | None = None) -> ForecastModel:
+    """The additive ETS form with the lowest AICc on series (see the module's docstring); with
+    promotions (a Series, or a DataFrame of one column per kind, over the history and, for
+    forecasts, the horizon: 1 on promotion days),
+    the promotion model instead when it beats that form on rolling-origin MASE over the last
+    PROMOTION_BACKTEST_ORIGINS seasons, and these hold a promotion day."""
+    best = _best_ets(series, season_length)
+    if promotions is None:
+        return best
+    values, _freq, m = _prepared(series, season_length)
+    promo = _promotion_values(promotions, values.index).to_numpy().any(axis=1)
+    horizon = m if m > 1 else 7
+    min_train = 2 * m + 2 if m > 1 else 2 * MIN_POINTS
+    origins = min(PROMOTION_BACKTEST_ORIGINS, (len(values) - min_train) // horizon)
+    if not promo.any() or (values < 0).any() or origins < 1:
+        return best
+    if not promo[-origins * horizon:].any():
+        return best  # no promotion day to show the regressor helps
+    challenger = fit_promotion_form(series, promotions, season_length=m, seasonal=best.seasonal is not None)
+    plain = backtest(series, horizon, origins=origins, season_length=m, model=best)
+    with_promotions = backtest(series, horizon, origins=origins, season_length=m, model=challenger,
+                               promotions=promotions)
+    if with_promotions.mase < plain.mase:
+        return replace(challenger, backtest=with_promotions, rival_mase=plain.mase)
+    return replace(best, promotions_tested=True, backtest=plain, rival_mase=with_promotions.mase)
+
+
+def _best_ets(series: pd.Series, season_length: int | None) -> ForecastModel:
     values, _freq, m = _prepared(series, season_length)
     best = None
     for trend, damped, seasonal in _candidates(len(values), m):
@@ -135,25 +237,51 @@ def fit_form(series: pd.Series, trend: str | None, damped: bool, seasonal: str |
 
 
 def fit_forecast(series: pd.Series, horizon: int, *, season_length: int | None = None,
-                 model: ForecastModel | None = None) -> pd.DataFrame:
+                 model: ForecastModel | None = None, promotions: pd.Series | None = None) -> pd.DataFrame:
     """Forecast the next `horizon` steps of a regular series.
 
     Returns a DataFrame indexed by the next horizon timestamps (the series' frequency) with
     columns mean, lower, upper: the point forecast and its 95% prediction interval. model: a
-    form chosen earlier (fit_model) to refit instead of choosing again."""
+    form chosen earlier (fit_model) to refit instead of choosing again. promotions: 1 on the
+    promotion days of the history and the horizon (see fit_model); a promotion model needs it.
+    The promotion model's mean is its median (the back-transformed log forecast)."""
     if int(horizon) < 1:
         raise ValueError("horizon must be at least 1 step")
+    if model is not None and model.method == "sarimax" and promotions is None:
+        raise ValueError("a promotion model needs promotions over the history and the horizon")
     if model is None:
-        fitted = fit_model(series, season_length=season_length)
+        fitted = fit_model(series, season_length=season_length, promotions=promotions)
+    elif _fitted_on(model, series):
+        fitted = model  # fit_model's result on this very series: no refit
+    elif model.method == "sarimax":
+        fitted = fit_promotion_form(series, promotions, season_length=model.season_length,
+                                    seasonal=model.seasonal is not None, start=model)
     else:
         fitted = fit_form(series, model.trend, model.damped, model.seasonal, model.season_length)
+    future = _future_index(series, int(horizon))
+    if fitted.method == "sarimax":
+        learnt = [name for name, _factor in fitted.promotion_uplifts]
+        exog = _promotion_values(promotions, future)[learnt] if learnt else None
+        frame = fitted.result.get_forecast(steps=int(horizon), exog=exog).summary_frame(alpha=1 - INTERVAL)
+        # Back from log(1 + units): the interval's ends map to the interval's ends.
+        return pd.DataFrame({"mean": np.expm1(frame["mean"].to_numpy(dtype="float64")),
+                             "lower": np.expm1(frame["mean_ci_lower"].to_numpy(dtype="float64")),
+                             "upper": np.expm1(frame["mean_ci_upper"].to_numpy(dtype="float64"))}, index=future)
     n = len(series)
     frame = fitted.result.get_prediction(start=n, end=n + int(horizon) - 1).summary_frame(alpha=1 - INTERVAL)
     out = pd.DataFrame({"mean": frame["mean"].to_numpy(dtype="float64"),
                         "lower": frame["pi_lower"].to_numpy(dtype="float64"),
                         "upper": frame["pi_upper"].to_numpy(dtype="float64")},
-                       index=_future_index(series, int(horizon)))
+                       index=future)
     return out
+
+
+def _fitted_on(model: ForecastModel, series: pd.Series) -> bool:
+    endog = np.asarray(model.result.model.endog, dtype="float64").ravel()
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64")
+    if model.method == "sarimax":
+        values = np.log1p(values)
+    return len(endog) == len(values) and bool(np.array_equal(endog, values))
 
 
 def _future_index(series: pd.Series, horizon: int) -> pd.DatetimeIndex:
@@ -202,10 +330,12 @@ class Backtest:
 
 
 def backtest(series: pd.Series, horizon: int, *, origins: int = 5, season_length: int | None = None,
-             min_train: int | None = None, model: ForecastModel | None = None) -> Backtest:
+             min_train: int | None = None, model: ForecastModel | None = None,
+             promotions: pd.Series | None = None) -> Backtest:
     """Refit at `origins` rolling origins (the last ones of the series, `horizon` apart) and
     score the forecasts of the following `horizon` steps against the actuals. model: refit
-    this form at each origin (cheaper) instead of choosing the form again each time."""
+    this form at each origin (cheaper) instead of choosing the form again each time.
+    promotions: the promotion regressor over the series (known in advance, as a calendar is)."""
     values, _freq, m = _prepared(series, season_length)
     horizon, origins = int(horizon), int(origins)
     if horizon < 1 or origins < 1:
@@ -219,7 +349,7 @@ def backtest(series: pd.Series, horizon: int, *, origins: int = 5, season_length
     for k in range(origins):
         cut = first_origin + k * horizon
         train, test = values.iloc[:cut], values.iloc[cut:cut + horizon]
-        forecast = fit_forecast(train, horizon, season_length=m, model=model)["mean"]
+        forecast = fit_forecast(train, horizon, season_length=m, model=model, promotions=promotions)["mean"]
         baseline = seasonal_naive(train, horizon, season_length=m)
         for step, (actual, f, b) in enumerate(zip(test.to_numpy(), forecast.to_numpy(), baseline.to_numpy()), 1):
             rows.append({"origin": test.index[0], "step": step, "actual": actual, "forecast": f, "baseline": b})

@@ -1,6 +1,6 @@
 """Forecasts & anomalies: daily sales forecasts per category and top SKU with their intervals and
-backtest against seasonal naive (refitted by the scheduler), and hourly traffic anomalies
-explained by channel."""
+backtest against seasonal naive (refitted by the scheduler; promotion days shaded), a promotion
+day hour by hour against its forecast, and hourly traffic anomalies explained by channel."""
 import pandas as pd
 import streamlit as st
 
@@ -53,9 +53,33 @@ elif loaded.value is not None:
         widgets.show_figure(charts.forecast_figure(
             history[(history["kind"] == kind) & (history["key"] == key)],
             ahead[(ahead["kind"] == kind) & (ahead["key"] == key)],
-            t("{series}: units per day and forecast", series=key)))
+            t("{series}: units per day and forecast", series=key), promotions=result.get("promotions")))
     with st.expander(t("Every series' backtest ({n})", n=len(scores))):
         st.dataframe(charts.forecast_scores_table(scores), hide_index=True, width="stretch")
+
+    today, hourly = result["as_of_day"], result.get("hourly")
+    is_today = hourly is not None and hourly["day"] == today
+    st.subheader(t("Today, hour by hour") if is_today else t("Promotion days, hour by hour"))
+    if not is_today:
+        st.info(charts.next_promotion_text(result.get("promotions"), today))
+    if hourly is not None:
+        frame = hourly["frame"]
+        hourly_key = st.selectbox(t("Hourly series"), list(dict.fromkeys(frame["key"])), key="forecast_hourly_series")
+        day_ahead = frame[frame["key"] == hourly_key]
+        st.caption(t("{promotion} {when}: forecast from the {days} days before today; {model}.",
+                     promotion=hourly["promotion"], when=t("today") if is_today else t("tomorrow"),
+                     days=hourly["history_days"], model=hourly["models"].get(hourly_key, "")))
+        sold = day_ahead.iloc[:0].assign(units=0)
+        if is_today:
+            sold = loaders.hours_sold(settings.db_url, fresh.data_minute, settings.timezone, today)
+            sold = sold[sold["key"] == hourly_key]
+            so_far = day_ahead[day_ahead["hour_utc"].isin(sold["hour_utc"])]["mean"].sum()
+            tiles = st.columns(3)
+            tiles[0].metric(t("Forecast for the day"), f"{day_ahead['mean'].sum():,.0f}")
+            tiles[1].metric(t("Sold so far"), f"{int(sold['units'].sum()):,}",
+                            delta=f"{sold['units'].sum() - so_far:+,.0f} " + t("vs forecast for these hours"))
+            tiles[2].metric(t("Forecast for the hours so far"), f"{so_far:,.0f}")
+        widgets.show_figure(charts.hourly_forecast_figure(day_ahead, sold, t("{series}: units per hour", series=hourly_key)))
 
 st.subheader(t("Anomaly alerts, last 24 hours"))
 st.caption(t("Raised by the anomaly rules (Alerts & actions page) against the same minutes on the days before; "

@@ -5,6 +5,7 @@ import math
 import streamlit as st
 
 from cockpit.assortment import NEW_PRODUCT_DAYS
+from cockpit.timebuckets import day_start_minute, local_day_of
 from cockpit.ui import assortment_charts as ac
 from cockpit.ui import loaders, shell, widgets
 from cockpit.ui.i18n import t
@@ -75,3 +76,21 @@ if value["price_competition"]:
 widgets.show_figure(ac.price_band_figure(value["price_bands"]))
 with st.expander(t("Bands by category")):
     st.dataframe(ac.band_table(value["price_bands"]), hide_index=True, width="stretch")
+
+st.subheader(t("Rising searches"))
+trends = loaders.search_trends(settings.db_url, day_start_minute(local_day_of(fresh.data_minute, tz), tz),
+                               settings.timezone)
+if trends["covered_days"] < 2 * trends["days"]:
+    st.caption(t("The data holds {covered} of the {needed} days two periods need: growth is measured on what there is.",
+                 covered=trends["covered_days"], needed=2 * trends["days"]))
+rising_terms = trends["terms"][trends["terms"]["is_rising"]]
+if rising_terms.empty:
+    st.info(t("No search term rose enough over the last {days} days to matter.", days=trends["days"]))
+else:
+    st.markdown(t("Searches over the last {days} days (to {day}) against the {days} days before. Terms that at least "
+                  "doubled on real volume are candidates to stock, first those the shop does not sell yet.",
+                  days=trends["days"], day=f"{trends['end_day']:%Y-%m-%d}"))
+    widgets.show_figure(ac.trend_figure(trends["daily"], rising_terms["term"].head(5).tolist()))
+left, right = st.columns([3, 2])
+left.dataframe(ac.trend_table(trends["terms"]), hide_index=True, width="stretch")
+right.dataframe(ac.category_trend_table(trends["categories"]), hide_index=True, width="stretch")

@@ -93,6 +93,22 @@ class Experiment(Base):
     end_ts_utc: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class Promotion(Base):
+    """The promotions calendar: past promotions are the shop's record, planned ones tell the
+    forecasts which future days are promotion days. Days are shop-local day numbers
+    (first_day..last_day inclusive); (name, first_day) is unique so recording twice is a no-op."""
+
+    __tablename__ = "promotions"
+    __table_args__ = (UniqueConstraint("name", "first_day"),)
+    promotion_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))  # sales_event | member_day | ...
+    first_day: Mapped[int] = mapped_column(BigInteger)  # day_local
+    last_day: Mapped[int] = mapped_column(BigInteger)  # day_local, inclusive
+    expected_uplift: Mapped[float | None] = mapped_column(Float)  # e.g. 1.8: demand x1.8 (optional)
+    created_ts_utc: Mapped[int] = mapped_column(BigInteger)
+
+
 # --- customers and traffic ------------------------------------------------------------------
 
 class Customer(Base):
@@ -557,6 +573,17 @@ class WeeklyReport(Base):
     figures_json: Mapped[str] = mapped_column(Text)
     html: Mapped[str] = mapped_column(Text)
     pdf: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Search(Base):
+    """A site search: one per searching session (the simulator's, or a search-log export), for
+    trend detection (rising terms and categories are candidates to stock)."""
+
+    __tablename__ = "searches"
+    session_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    ts_utc: Mapped[int] = mapped_column(BigInteger, index=True)
+    term: Mapped[str] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(100))
 
 
 class ServiceContact(Base):

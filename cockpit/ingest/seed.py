@@ -22,7 +22,7 @@ from cockpit.ingest.simulator_source import (
     write_watermark,
 )
 from cockpit.ingest.writer import WriteResult, column_values, write_batch
-from cockpit.metrics.aggregate import rebuild_range
+from cockpit.metrics.aggregate import backfill
 from cockpit.timebuckets import day_start_minute, local_day_of
 from data import simulator
 
@@ -101,7 +101,7 @@ def seed_history(
     state = simulator.initial_state(catalog, seed, start)
     total = WriteResult()
     with engine.begin() as conn:
-        write_catalog(conn, catalog)
+        write_catalog(conn, catalog, params.scenario_obj)
         columns = ["customer_id", "created_ts_utc", "region", "acquisition_channel"]
         executemany_columns(conn, Customer.__table__.insert(), columns, column_values(state.customers, columns))
         alerts.seed_default_rules(conn, now_minute)
@@ -136,8 +136,7 @@ def seed_history(
     # Events released from earlier days' futures (deliveries of day 1 orders written with day 1)
     # are already in place: split_due only parks what lies after the end of history.
     with engine.begin() as conn:
-        for window_start in range(start, end, DAY):
-            rebuild_range(conn, window_start, min(window_start + DAY, end))
+        backfill(conn, start, end)
         write_watermark(conn, end - 1, params)
         seconds = time.perf_counter() - started
         conn.execute(

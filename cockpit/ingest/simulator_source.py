@@ -28,6 +28,7 @@ from cockpit.db.schema import (
     TABLES,
 )
 from cockpit.ingest.writer import TIME_COLUMNS, records
+from cockpit.promotions import record_promotions
 from data import simulator
 
 SOURCE = "simulator"
@@ -69,13 +70,18 @@ def write_watermark(conn: Connection, minute: int, params: SimParams) -> None:
     conn.execute(insert(table).values(source=SOURCE, minute_utc=minute, params_json=params.to_json()))
 
 
-def write_catalog(conn: Connection, catalog: simulator.Catalog) -> None:
-    """Reference data (products, warehouses, channels, campaigns...) and initial stock."""
+def write_catalog(conn: Connection, catalog: simulator.Catalog, scenario: simulator.Scenario | None = None) -> None:
+    """Reference data (products, warehouses, channels, campaigns...) and initial stock, and
+    with a scenario its promotions calendar."""
     for name in REFERENCE_FRAMES:
         frame: pd.DataFrame = getattr(catalog, name)
         table = TABLES[name]
         columns = [c.name for c in table.columns if c.name in frame.columns]
         conn.execute(insert_ignore(conn, table), records(frame, columns))
+    if scenario is not None:
+        # Dated at the catalog's start (its stock count), not the clock: a seed writes the same rows each time.
+        record_promotions(conn, simulator.promotions(scenario),
+                          now_ts=int(catalog.stock_levels["updated_ts_utc"].min()))
 
 
 def _incident_deliveries(conn: Connection, catalog: simulator.Catalog, scenario: simulator.Scenario):
@@ -283,6 +289,7 @@ class SimulatorSource:
         if params.scenario != self.scenario:
             # A scenario switched in live mode takes effect from the next minute.
             params = SimParams(params.seed, self.scenario, watermark + 1, params.history_start_minute)
+            record_promotions(conn, simulator.promotions(params.scenario_obj), now_ts=(watermark + 1) * 60)
         end = min(until_minute + 1, watermark + 1 + self.max_catchup_minutes)
         if end <= watermark + 1:
             return {}, None, 0

@@ -44,6 +44,7 @@ INSERT_FRAMES = (
     "reviews",
     "replenishment_orders",
     "service_contacts",
+    "searches",
 )
 UPDATE_FRAMES = ("deliveries", "replenishment_receipts", "stock_adjustments")
 # The column that dates each frame's rows (what "already happened" is measured on).
@@ -65,6 +66,7 @@ TIME_COLUMNS = {
     "replenishment_receipts": "received_ts_utc",
     "stock_adjustments": "ts_utc",
     "service_contacts": "ts_utc",
+    "searches": "ts_utc",
 }
 CHUNK_ROWS = 20_000
 

@@ -1,7 +1,9 @@
-"""Daily sales series per category or SKU in the shop's days, for forecasts and reports.
+"""Daily sales series per category or SKU in the shop's days, for forecasts and reports, and
+hourly ones for the hour-by-hour forecast of a promotion day.
 
-Read from agg_sku_minute in quarter-hour buckets, which every timezone's midnight falls on
-(UTC offsets are whole quarter hours), then summed per shop-local day with zero days filled.
+Daily: read from agg_sku_minute in quarter-hour buckets, which every timezone's midnight falls
+on (UTC offsets are whole quarter hours), then summed per shop-local day with zero days filled.
+Hourly: read from agg_sku_hour by UTC hour (a regular series whatever daylight saving does).
 """
 from __future__ import annotations
 
@@ -11,11 +13,12 @@ import pandas as pd
 from sqlalchemy import BigInteger, Connection, func, literal_column, select
 
 from cockpit.db.frames import to_frame
-from cockpit.db.schema import AggSkuMinute, Product
+from cockpit.db.schema import AggSkuHour, AggSkuMinute, Product
 from cockpit.timebuckets import EPOCH_DATE, day_start_minute, local_days
 
 QUARTER = literal_column("15", BigInteger)  # inline: the same expression in SELECT and GROUP BY
 DAILY_COLUMNS = ["day", "key", "units", "revenue"]
+HOURLY_COLUMNS = ["hour_utc", "key", "units", "revenue"]
 
 
 def daily_sales(conn: Connection, first_day: int, last_day: int, tz: ZoneInfo, *, by: str = "category",
@@ -64,3 +67,24 @@ def top_skus(conn: Connection, start_minute: int, end_minute: int, limit: int = 
         .group_by(AggSkuMinute.sku).order_by(total.desc(), AggSkuMinute.sku).limit(limit)
     ).scalars().all()
     return list(rows)
+
+
+def hourly_sales(conn: Connection, start_hour: int, end_hour: int, *, keys: list[str] | None = None) -> pd.DataFrame:
+    """Units sold and revenue per UTC hour in [start_hour, end_hour) (hours since the epoch)
+    and category; the current hour holds what was sold so far.
+
+    Columns HOURLY_COLUMNS: hour_utc (int64), key (the category), units (int64), revenue
+    (float64); every category that sold in the range, or each of `keys`, has a row for every
+    hour (zeros filled)."""
+    query = (
+        select(AggSkuHour.hour_utc, Product.category, func.sum(AggSkuHour.units_sold), func.sum(AggSkuHour.revenue))
+        .join(Product, Product.sku == AggSkuHour.sku)
+        .where(AggSkuHour.hour_utc >= int(start_hour), AggSkuHour.hour_utc < int(end_hour))
+        .group_by(AggSkuHour.hour_utc, Product.category)
+    )
+    rows = to_frame(conn.execute(query).all(), HOURLY_COLUMNS)
+    rows = rows.astype({"hour_utc": "int64", "key": "str", "units": "int64", "revenue": "float64"})
+    names = sorted(set(rows["key"])) if keys is None else list(keys)
+    full = pd.MultiIndex.from_product([names, range(int(start_hour), int(end_hour))], names=["key", "hour_utc"])
+    hourly = rows.groupby(["key", "hour_utc"])[["units", "revenue"]].sum().reindex(full, fill_value=0).reset_index()
+    return hourly.astype({"hour_utc": "int64", "key": "str", "units": "int64", "revenue": "float64"})[HOURLY_COLUMNS]

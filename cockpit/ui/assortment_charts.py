@@ -88,3 +88,33 @@ def band_table(bands: pd.DataFrame) -> pd.DataFrame:
         t("Margin"): bands["margin"].map(share), t("Units, 28 d"): bands["units"],
         t("Share of units"): bands["unit_share"].map(share),
     })
+
+
+def trend_table(terms: pd.DataFrame, limit: int = 15) -> pd.DataFrame:
+    frame = terms.head(limit)
+    return pd.DataFrame({
+        t("Search term"): frame["term"], t("Category"): frame["category"],
+        t("This period"): frame["current"], t("Period before"): frame["previous"],
+        t("Growth"): frame["growth"].map(lambda g: t("new") if math.isinf(g) else "–" if g != g else f"{g:.1f}x"),
+        t("Rising"): frame["is_rising"].map({True: "▲", False: ""}),
+        t("Stocked"): frame["stocked"].map({True: t("yes"), False: t("no: a candidate to stock")}),
+    })
+
+
+def trend_figure(daily: pd.DataFrame, terms: list[str]) -> go.Figure:
+    """Daily searches of the given terms."""
+    figure = go.Figure()
+    for term in terms:
+        part = daily[daily["term"] == term]
+        figure.add_scatter(x=part["day"], y=part["searches"], mode="lines", name=term)
+    figure.update_yaxes(title_text=t("searches per day"), rangemode="tozero")
+    return _layout(figure, t("Searches per day of the rising terms"), height=300)
+
+
+def category_trend_table(categories: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        t("Category"): categories["category"], t("This period"): categories["current"],
+        t("Period before"): categories["previous"],
+        t("Growth"): categories["growth"].map(lambda g: "–" if g != g or math.isinf(g) else f"{g:.2f}x"),
+        t("Rising"): categories["is_rising"].map({True: "▲", False: ""}),
+    })

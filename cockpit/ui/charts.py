@@ -14,6 +14,7 @@ from plotly.subplots import make_subplots
 import streamlit as st
 
 from cockpit.panels import entity_levels
+from cockpit.promotions import day_date, next_promotion
 from cockpit.ui.i18n import t
 from cockpit.ui.widgets import (
     LEVEL_HEX,
@@ -480,10 +481,19 @@ def audit_table(audit: pd.DataFrame, tz: ZoneInfo, verbs, actors) -> pd.DataFram
                   "after_json"]]
 
 
-def forecast_figure(history: pd.DataFrame, ahead: pd.DataFrame, title: str, days_shown: int = 56) -> go.Figure:
-    """Daily units (the last days_shown days) and the forecast with its 95% interval as a band."""
+def forecast_figure(history: pd.DataFrame, ahead: pd.DataFrame, title: str, days_shown: int = 56,
+                    promotions: pd.DataFrame | None = None) -> go.Figure:
+    """Daily units (the last days_shown days) and the forecast with its 95% interval as a band;
+    the promotion days of the calendar (promotions: first_day, last_day, name) shaded."""
     recent = history.sort_values("day").tail(days_shown)
     figure = go.Figure()
+    shown = pd.concat([recent["day"], ahead["day"]]) if not ahead.empty else recent["day"]
+    for row in (promotions.itertuples(index=False) if promotions is not None and len(shown) else ()):
+        first, last = day_date(row.first_day), day_date(row.last_day)
+        if last >= shown.min() and first <= shown.max():
+            figure.add_vrect(x0=first - pd.Timedelta(hours=12), x1=last + pd.Timedelta(hours=12),
+                             fillcolor="rgba(44,160,44,0.12)", line_width=0, annotation_text=row.name,
+                             annotation_position="top left", annotation_font_size=10)
     figure.add_scatter(x=recent["day"], y=recent["units"], mode="lines+markers", name=t("Units sold"),
                        line={"color": "#1f77b4"}, marker={"size": 4})
     if not ahead.empty:
@@ -494,6 +504,31 @@ def forecast_figure(history: pd.DataFrame, ahead: pd.DataFrame, title: str, days
         figure.add_scatter(x=ahead["day"], y=ahead["mean"], mode="lines", line={"color": "#ff7f0e", "dash": "dash"},
                            name=t("Forecast"))
     return _layout(figure, title, height=360)
+
+
+def hourly_forecast_figure(ahead: pd.DataFrame, sold: pd.DataFrame, title: str) -> go.Figure:
+    """A promotion day hour by hour: the forecast's 95% band and mean (ahead: hour, mean,
+    lower, upper) and the units sold so far as bars (sold: hour, units)."""
+    figure = go.Figure()
+    figure.add_bar(x=sold["hour"], y=sold["units"], name=t("Units sold"), marker={"color": "#1f77b4"})
+    figure.add_scatter(x=ahead["hour"], y=ahead["upper"], mode="lines", line={"width": 0}, showlegend=False,
+                       hoverinfo="skip")
+    figure.add_scatter(x=ahead["hour"], y=ahead["lower"], mode="lines", line={"width": 0}, fill="tonexty",
+                       fillcolor="rgba(255,127,14,0.2)", name=t("95% interval"))
+    figure.add_scatter(x=ahead["hour"], y=ahead["mean"], mode="lines+markers", line={"color": "#ff7f0e", "dash": "dash"},
+                       marker={"size": 4}, name=t("Forecast"))
+    return _layout(figure, title, height=340)
+
+
+def next_promotion_text(calendar: pd.DataFrame | None, today: int) -> str:
+    """When the next planned promotion is, or that none is planned, in words (calendar None: a
+    forecast published before the calendar existed)."""
+    upcoming = next_promotion(calendar, today + 1) if calendar is not None else None
+    if upcoming is None:
+        return t("No promotion is planned: add one with `python -m cockpit promotions add NAME --first-day YYYY-MM-DD`.")
+    return t("Not a promotion day. Next planned promotion: **{name}** ({kind}) from {first}, in {days} days.",
+             name=upcoming["name"], kind=upcoming["kind"], first=f"{day_date(upcoming['first_day']):%Y-%m-%d}",
+             days=int(upcoming["first_day"]) - today)
 
 
 def anomaly_figure(series: pd.DataFrame, tz, title: str) -> go.Figure:

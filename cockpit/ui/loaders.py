@@ -386,3 +386,23 @@ def products_page(db_url: str, data_minute: int, timezone: str, slow_days: int) 
 
     with get_engine(db_url).connect() as conn:
         return assortment.products_page(conn, data_minute, settings().tz, slow_days=slow_days)
+
+
+@st.cache_data(ttl=3600, max_entries=8, show_spinner=False)
+def search_trends(db_url: str, today_start_minute: int, timezone: str) -> dict:
+    """Keyed by the local day: the periods compared end with yesterday, so a day's reads are
+    the same all day."""
+    from cockpit import trends
+
+    with get_engine(db_url).connect() as conn:
+        return trends.search_trends(conn, today_start_minute, settings().tz)
+
+
+@st.cache_data(ttl=300, max_entries=8, show_spinner=False)
+def hours_sold(db_url: str, data_minute: int, timezone: str, day: int) -> pd.DataFrame:
+    """Units sold on shop-local `day` up to the data minute, hour by hour
+    (cockpit.forecasting.hours_sold), read once per data minute."""
+    from cockpit import forecasting
+
+    with get_engine(db_url).connect() as conn:
+        return forecasting.hours_sold(conn, day, settings().tz, data_minute)

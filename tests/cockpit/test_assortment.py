@@ -1,5 +1,6 @@
 """The Products page's figures on a seeded shop, on SQLite and PostgreSQL, against a recount of
 the raw tables; and the page itself (AppTest)."""
+import re
 import time
 from zoneinfo import ZoneInfo
 
@@ -72,6 +73,8 @@ def test_the_page_shows_the_figures(shop, monkeypatch):
     at = app_for(shop["url"], monkeypatch, "pages/15_products.py")
     assert not at.exception
     assert [h.value for h in at.subheader] == ["Turnover and stock-outs by category", "Slow movers", "New products",
-                                               "Price bands"]
+                                               "Price bands", "Rising searches"]
+    # Twelve days cannot fill two 30-day periods: the page says so.
+    assert any(re.search(r"The data holds 1[0-2] of the 60 days", c.value) for c in at.caption)
     tiles = {m.label: m.value for m in at.metric}
     assert tiles["Slow movers"].endswith("%") and any(label.startswith("Stock-out rate") for label in tiles)

@@ -92,8 +92,10 @@ def test_the_incident_return_spike_shows_with_its_dominant_cause(shop):
     assert spike.is_spike and spike.recent_units >= 10
     assert spike.dominant_group == "quality problem" and spike.dominant_share > 0.8
     assert not normal["return_spike"].is_spike
-    today = value["returns_by_day"].groupby("day")["units"].sum()
-    assert today.iloc[-1] == today.max() > 0  # the spike is today's bar, the highest of the month
+    per_day = value["returns_by_day"].groupby("day")["units"].sum()
+    # The spike began five hours ago: today's bar, or yesterday's just after local midnight,
+    # is the highest of the month.
+    assert per_day.iloc[-2:].max() == per_day.max() > per_day.iloc[:-2].max()
 
 
 def test_the_alert_history_holds_the_products_stock_alerts(shop):

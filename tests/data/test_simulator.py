@@ -539,6 +539,28 @@ def test_a_sales_event_ramps_up_stays_high_all_day_then_returns_to_normal(month,
     assert late_hours > 1.7 * usual_late
 
 
+def test_a_sales_events_earlier_member_days_bring_about_eighty_percent_more_traffic(catalog, month):
+    _, steps = month
+    anchor = H + 35 * DAY  # its member days: 28 days before (H + 7 days, inside the month) and 56
+    state_in, normal_frames, _ = steps[7]
+    frames, _ = simulate(catalog, state_in, H + 7 * DAY, H + 8 * DAY, scenario=Scenario("sales-event", anchor), seed=SEED)
+    ratio = len(frames["sessions"]) / len(normal_frames["sessions"])
+    assert 1.6 < ratio < 2.0  # PROMO_DAY_MULTIPLIER 1.8
+    assert len(frames["orders"]) > 1.25 * len(normal_frames["orders"])  # fewer of the extra visitors buy
+
+
+def test_the_promotions_calendar_holds_the_event_with_its_ramp_and_the_member_days():
+    anchor = H + 35 * DAY
+    calendar = sim.promotions(Scenario("sales-event", anchor)).set_index("kind")
+    anchor_day = (anchor + 8 * 60) // DAY
+    event = calendar.loc["sales_event"]
+    assert (event["first_day"], event["last_day"]) == (anchor_day - sim.PRE_EVENT_DAYS, anchor_day)
+    members = calendar.loc[["member_day"]]
+    assert sorted(members["first_day"]) == [anchor_day - 56, anchor_day - 28]
+    assert (members["first_day"] == members["last_day"]).all() and (members["expected_uplift"] == 1.8).all()
+    assert sim.promotions(NORMAL).empty and sim.promotions(Scenario("incident", anchor)).empty
+
+
 def test_deliveries_are_slower_and_later_during_a_sales_event(month, sales_event):
     anchor, ev = sales_event
 

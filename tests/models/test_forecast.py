@@ -94,3 +94,73 @@ def test_a_series_it_cannot_forecast_is_refused_with_what_to_do(series, message)
 def test_a_backtest_too_long_for_the_series_is_refused():
     with pytest.raises(ValueError, match="too short"):
         forecast.backtest(weekly_sales(30), 7, origins=4)
+
+
+def promoted_sales(days: int = 84, horizon: int = 14, uplift: float = 2.0, seed: int = 3):
+    """A weekly pattern times lognormal noise (sd 8%), times `uplift` on planted promotion days
+    (every 8 to 14 days, two of them in the horizon), and the promotion calendar over history
+    and horizon."""
+    rng = np.random.default_rng(seed)
+    index = pd.date_range("2026-01-05", periods=days + horizon, freq="D")  # a Monday
+    promotion = pd.Series(0.0, index=index)
+    promotion.iloc[[5, 17, 30, 41, 55, 63, 74, 80, days + 4, days + 12]] = 1.0
+    level = np.resize(WEEKLY, len(index)) * np.where(promotion.to_numpy() > 0, uplift, 1.0)
+    values = np.round(level * rng.lognormal(0.0, 0.08, len(index)))
+    return pd.Series(values[:days], index=index[:days], name="units"), promotion
+
+
+def test_promotion_days_as_regressor_beat_the_plain_forecast_and_seasonal_naive():
+    sales, promotion = promoted_sales()
+    model = forecast.fit_model(sales, promotions=promotion)
+    assert model.method == "sarimax" and "promotion days as regressor" in model.label
+    assert 1.7 < model.promotion_uplift < 2.3  # planted: x2
+    with_promotions = forecast.backtest(sales, 7, origins=4, model=model, promotions=promotion)
+    plain = forecast.backtest(sales, 7, origins=4)
+    assert with_promotions.mase < plain.mase and with_promotions.beats_baseline
+    assert model.backtest.mase == pytest.approx(with_promotions.mase) and model.rival_mase == pytest.approx(plain.mase)
+
+
+def test_a_future_promotion_day_is_forecast_about_uplift_times_the_same_weekday_without():
+    sales, promotion = promoted_sales()
+    out = forecast.fit_forecast(sales, 14, promotions=promotion)
+    promoted, plain_week_later = out.iloc[4], out.iloc[11]  # a Friday with promotion, the next without
+    assert promotion.iloc[84 + 4] == 1.0 and promotion.iloc[84 + 11] == 0.0
+    assert 1.6 < promoted["mean"] / plain_week_later["mean"] < 2.4  # planted: x2
+    assert abs(plain_week_later["mean"] - WEEKLY[4]) < 3  # Friday: 20
+    assert (out["lower"] <= out["mean"]).all() and (out["mean"] <= out["upper"]).all()
+
+
+def test_a_series_without_promotion_days_is_forecast_as_before():
+    sales = weekly_sales()
+    none = pd.Series(0.0, index=pd.date_range(sales.index[0], periods=len(sales) + 14, freq="D"))
+    before = forecast.fit_forecast(sales, 14)
+    after = forecast.fit_forecast(sales, 14, promotions=none)
+    pd.testing.assert_frame_equal(before, after)
+    assert forecast.fit_model(sales, promotions=none).label == forecast.fit_model(sales).label
+
+
+def test_the_promotion_regressor_is_dropped_when_it_does_not_help():
+    # Promotion days that change nothing: the plain form wins the backtest, and says so.
+    sales, promotion = promoted_sales(uplift=1.0, seed=5)
+    model = forecast.fit_model(sales, promotions=promotion)
+    assert model.method == "ets" and "promotion regressor tried, no better" in model.label
+
+
+def test_a_promotion_model_refuses_to_forecast_without_the_calendar():
+    sales, promotion = promoted_sales()
+    model = forecast.fit_model(sales, promotions=promotion)
+    with pytest.raises(ValueError, match="needs promotions"):
+        forecast.fit_forecast(sales, 7, model=model)
+    with pytest.raises(ValueError, match="Series on a DatetimeIndex"):
+        forecast.fit_forecast(sales, 7, promotions=[0, 1])
+
+
+def test_each_kind_of_promotion_gets_its_own_factor_and_a_kind_never_seen_none():
+    sales, promotion = promoted_sales()
+    kinds = pd.DataFrame({"member_day": promotion, "sales_event": 0.0}, index=promotion.index)
+    kinds.iloc[-1, 1] = 1.0  # a planned sales event, the first of its kind: nothing to learn its effect from
+    model = forecast.fit_model(sales, promotions=kinds)
+    assert [name for name, _factor in model.promotion_uplifts] == ["member_day"]
+    assert "on member_day" in model.label and 1.7 < model.promotion_uplift < 2.3
+    out = forecast.fit_forecast(sales, 14, model=model, promotions=kinds)
+    assert out["mean"].iloc[-1] < 1.3 * out["mean"].iloc[-8]  # the unseen kind lifts nothing

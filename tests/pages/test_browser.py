@@ -232,7 +232,7 @@ def test_the_analytics_pages_render_in_chromium_once_the_scheduler_has_computed(
         customer_id = conn.execute(select(func.min(CustomerScore.customer_id))).scalar()
         sku = conn.execute(select(func.min(Product.sku))).scalar()
     expected = {
-        f"/product?sku={sku}": "Sales and revenue per day",
+        f"/product?sku={sku}": "Alert history",
         "/forecasts-anomalies": "Sales forecast, next 14 days", "/customers": "customers scored as of",
         f"/customer?id={customer_id}": "Segment history", "/experiments": "Experiments",
         "/service": "Resolved by the bot", "/attribution": "Channel credit by model",

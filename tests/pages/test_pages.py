@@ -295,6 +295,8 @@ def test_the_forecasts_page_waits_for_the_first_fit_then_shows_each_series_verdi
     assert len(series.options) == run.series > 0
     # Two days of history: every series says it cannot be forecast yet, in words.
     assert any("Not enough history" in warning.value for warning in at.warning)
+    # A normal shop has no promotion: the hour-by-hour section says none is planned.
+    assert any("No promotion is planned" in info.value for info in at.info)
     assert at.radio(key="forecast_sensitivity").value == "medium"
     at.radio(key="forecast_sensitivity").set_value("high").run()
     assert not at.exception
