@@ -31,7 +31,9 @@ TZ = ZoneInfo("Asia/Shanghai")
 @pytest.fixture(scope="module")
 def shop(module_db_url):
     """Eight days of a simulated shop on each backend."""
-    seed_history(get_engine(module_db_url), days=8, scenario="normal", seed=11, now_minute=int(time.time()) // 60,
+    # A fixed present: on some days eight days of history leave the BG/NBD fit at a parameter's
+    # bound (a young shop's data cannot identify it), which this test is not about.
+    seed_history(get_engine(module_db_url), days=8, scenario="normal", seed=11, now_minute=1_795_000_000 // 60,
                  tz=TZ, progress=False)
     return module_db_url
 

@@ -553,8 +553,11 @@ def test_the_promotions_calendar_holds_the_event_with_its_ramp_and_the_member_da
     anchor = H + 35 * DAY
     calendar = sim.promotions(Scenario("sales-event", anchor)).set_index("kind")
     anchor_day = (anchor + 8 * 60) // DAY
-    event = calendar.loc["sales_event"]
-    assert (event["first_day"], event["last_day"]) == (anchor_day - sim.PRE_EVENT_DAYS, anchor_day)
+    event, ramp = calendar.loc["sales_event"], calendar.loc["pre_event"]
+    assert (event["first_day"], event["last_day"]) == (anchor_day, anchor_day)
+    assert (ramp["first_day"], ramp["last_day"]) == (anchor_day - sim.PRE_EVENT_DAYS, anchor_day - 1)
+    # Planned uplifts: the mean traffic multiplier over each period (the event day's peak and decay).
+    assert event["expected_uplift"] == pytest.approx(3.29, abs=0.01) and 1.1 < ramp["expected_uplift"] < 1.3
     members = calendar.loc[["member_day"]]
     assert sorted(members["first_day"]) == [anchor_day - 56, anchor_day - 28]
     assert (members["first_day"] == members["last_day"]).all() and (members["expected_uplift"] == 1.8).all()
