@@ -1,11 +1,12 @@
-"""Streamlit entry point: page config, the explicit list of pages, and the page frame (wall mode)."""
+"""Streamlit entry point: page config, the sign-in gate, the explicit list of pages, and the page frame (wall mode)."""
 import streamlit as st
 
-from cockpit.ui import shell
+from cockpit.ui import shell, sign_in
 from cockpit.ui.i18n import t
 
 st.set_page_config(page_title=t("Operations cockpit"), page_icon=":material/monitoring:", layout="wide",
                    initial_sidebar_state="collapsed" if shell.is_wall() else "auto")
+principal = sign_in.gate()  # None: the sign-in form is drawn
 pages = {
     "overview": st.Page("pages/01_overview.py", title=t("Overview"), icon=":material/dashboard:", url_path="cockpit", default=True),
     "traffic": st.Page("pages/02_traffic.py", title=t("Traffic & conversion"), icon=":material/filter_alt:", url_path="traffic-conversion"),
@@ -26,6 +27,17 @@ pages = {
                          url_path="logistics"),
     "reports": st.Page("pages/12_reports.py", title=t("Weekly reports"), icon=":material/summarize:", url_path="reports"),
 }
-navigation = st.navigation(list(pages.values()), position=shell.navigation_position())
+# Called before the gate stops an unsigned visitor, so the page in the URL (a shared link such
+# as /product?sku=...) is the one shown once they have signed in.
+sections = {
+    t("Live cockpit"): ["overview", "traffic", "stock", "ads", "alerts"],
+    t("Customers & marketing"): ["customers", "customer", "experiments", "service", "attribution"],
+    t("Products & supply"): ["product", "products", "logistics"],
+    t("Planning & reports"): ["forecasts", "reports"],
+}
+navigation = st.navigation({title: [pages[name] for name in names] for title, names in sections.items()},
+                           position="hidden" if principal is None else shell.navigation_position(), expanded=True)
+if principal is None:  # nothing but the sign-in form until someone signs in
+    st.stop()
 shell.decorate(pages, navigation)
 navigation.run()

@@ -48,7 +48,7 @@ from pathlib import Path
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from bench.harness import BenchContext, Measurement, at_most, wait_for_health
+from bench.harness import BenchContext, Measurement, at_most, display_token, viewer_cookie, wait_for_health
 from bench.panel_reads import LIVE_REFRESHES, SCENARIO, SEED, TZ, percentile
 from cockpit import jobs
 from cockpit.config import load_settings
@@ -375,9 +375,17 @@ class WallRecord:
     runs_in_window: int  # fragment runs in that time
 
 
-def measure_loads(browser, url: str, loads: int, first_visits: int, screenshot: Path):
-    """One warm-up load, then `loads` fresh pages in one context and `first_visits` fresh contexts."""
+def signed_in_context(browser, url: str, cookies: dict[str, str]):
+    """A browser context holding the session cookie of a user who signed in before."""
     context = browser.new_context(viewport=VIEWPORT)
+    context.add_cookies([{"name": name, "value": value, "url": url} for name, value in cookies.items()])
+    return context
+
+
+def measure_loads(browser, url: str, loads: int, first_visits: int, screenshot: Path, cookies: dict[str, str]):
+    """One warm-up load, then `loads` fresh pages in one context and `first_visits` fresh contexts
+    (empty HTTP cache), each signed in by its session cookie."""
+    context = signed_in_context(browser, url, cookies)
     try:
         warm = context.new_page()  # fills the server's caches and the browser's HTTP cache
         measure_load(warm, url)
@@ -393,7 +401,7 @@ def measure_loads(browser, url: str, loads: int, first_visits: int, screenshot: 
         context.close()
     first = []
     for _ in range(first_visits):
-        fresh = browser.new_context(viewport=VIEWPORT)
+        fresh = signed_in_context(browser, url, cookies)
         try:
             first.append(measure_load(fresh.new_page(), url))
         finally:
@@ -408,7 +416,7 @@ def measure_wall(browser, server: Server, settings, start_minute: int, ticks: in
     try:
         page = context.new_page()
         frames = record_frames(page)
-        page.goto(server.url + "/?mode=wall")
+        page.goto(server.url + "/?mode=wall&token=" + display_token(settings.db_url))
         page.wait_for_selector("[data-testid=stMetric]", timeout=TIMEOUT_MS)
         page.wait_for_selector("[data-testid=stStatusWidget]", state="detached", timeout=TIMEOUT_MS)
         cpu_before, runs_before = cpu_seconds(server.process.pid), len(fragment_runs(frames))
@@ -457,7 +465,8 @@ def run(ctx: BenchContext) -> list[Measurement]:
         with sync_playwright() as playwright:
             browser = launch(playwright)
             try:
-                returning, first = measure_loads(browser, servers[0].url, loads, first_visits, shots[0])
+                returning, first = measure_loads(browser, servers[0].url, loads, first_visits, shots[0],
+                                                 viewer_cookie(db_url))
                 load_avg = os.getloadavg()[0]
                 wall = measure_wall(browser, servers[1], settings, start_minute, ticks, shots[1])
             finally:

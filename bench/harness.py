@@ -52,6 +52,33 @@ class Measurement:
     baseline_unit: str | None = None  # when the baseline is not in the value's unit (a ratio's reference time)
 
 
+BENCH_VIEWER = "bench-viewer"
+
+
+def viewer_cookie(db_url: str, hours: int = 12) -> dict[str, str]:
+    """A signed-in session of the read-only user BENCH_VIEWER on db_url (created if missing), as
+    the browser's cookie carries it: {cookie name: token}. Viewers and browsers the bench drives
+    open the pages signed in, as an operator's browser does after its first sign-in."""
+    from cockpit import auth
+    from cockpit.db.engine import get_engine
+
+    with get_engine(db_url).begin() as conn:
+        try:
+            auth.add_user(conn, BENCH_VIEWER, "viewer", None, time.time())
+        except auth.AuthError:  # exists already
+            pass
+        return {auth.SESSION_COOKIE: auth.start_session(conn, BENCH_VIEWER, time.time(), hours)}
+
+
+def display_token(db_url: str) -> str:
+    """A new read-only display token for a wall screen the bench opens."""
+    from cockpit import auth
+    from cockpit.db.engine import get_engine
+
+    with get_engine(db_url).begin() as conn:
+        return auth.add_token(conn, f"bench-wall-{time.time_ns()}", time.time())
+
+
 def wait_for_health(url: str, process, timeout_s: float = 60) -> bool:
     """Poll a Streamlit server's /_stcore/health until it answers "ok" (True), its process
     exits or timeout_s passes (False)."""

@@ -45,7 +45,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, event
 
-from bench.harness import BenchContext, Measurement, at_most, wait_for_health
+from bench.harness import BenchContext, Measurement, at_most, display_token, viewer_cookie, wait_for_health
 from bench.panel_reads import SCENARIO, SEED, TZ, seeded_shop
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +65,8 @@ _FAILED_LOAD = ("could not be loaded", "Refresh failed")  # loaders.guarded's ma
 
 # --- the statement counter inside the server process -------------------------------------------
 
-_COUNTS = struct.Struct("<qqd")  # statements, of which heartbeat reads, seconds inside execute
+_COUNTS = struct.Struct("<qqdq")  # statements, of which heartbeat reads, seconds inside execute, sign-in checks
+_SIGN_IN_TABLES = ("auth_sessions", "display_tokens")
 _TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
 
@@ -74,10 +75,11 @@ class Counts:
     statements: int = 0
     heartbeat: int = 0  # reads of refresh_runs (the freshness line's heartbeat)
     db_seconds: float = 0.0
+    sign_in: int = 0  # reads of a session or display token (each page open checks its own)
 
     def __sub__(self, other: "Counts") -> "Counts":
         return Counts(self.statements - other.statements, self.heartbeat - other.heartbeat,
-                      self.db_seconds - other.db_seconds)
+                      self.db_seconds - other.db_seconds, self.sign_in - other.sign_in)
 
 
 class StatementCounter:
@@ -90,7 +92,7 @@ class StatementCounter:
         self._file = open(self.path, "r+b")
         self._map = mmap.mmap(self._file.fileno(), _COUNTS.size)
         self._lock = threading.Lock()
-        self._totals = [0, 0, 0.0]
+        self._totals = [0, 0, 0.0, 0]
 
     def _before(self, conn, cursor, statement, parameters, context, executemany):
         conn.info["bench_viewers_started"] = time.perf_counter()
@@ -103,6 +105,7 @@ class StatementCounter:
             self._totals[0] += 1
             self._totals[1] += "refresh_runs" in statement
             self._totals[2] += seconds
+            self._totals[3] += any(table in statement for table in _SIGN_IN_TABLES)
             _COUNTS.pack_into(self._map, 0, *self._totals)
 
     @contextmanager
@@ -160,6 +163,7 @@ class Server:
     that reloads mid-run breaks the pickling of st.cache_data values."""
 
     def __init__(self, db_url: str, refresh_s: int, workdir: Path, code_root: Path = ROOT):
+        self.db_url = db_url
         self.port = free_port()
         self.count_path = Path(workdir) / f"viewers-counts-{self.port}.bin"
         self.log_path = Path(workdir) / f"viewers-server-{self.port}.log"
@@ -215,8 +219,10 @@ class Viewer:
     for a run, ForwardMsgs carry the page's elements until script_finished. Keeps the metric
     tiles it was sent (label -> value) and the overview fragment's id and interval."""
 
-    def __init__(self, ws_url: str, page: str = "", query_string: str = "", expect_tiles: int = 0):
+    def __init__(self, ws_url: str, page: str = "", query_string: str = "", expect_tiles: int = 0,
+                 cookies: dict[str, str] | None = None):
         self.ws_url, self.page, self.query_string = ws_url, page, query_string
+        self.cookies = cookies or {}  # sent with the websocket request, as a browser sends its cookies
         self.expect_tiles = expect_tiles  # when set, a run that draws another number of tiles is an error
         self.page_script_hash = ""
         self.fragment_id: str | None = None
@@ -233,7 +239,9 @@ class Viewer:
         """Connect and run the whole page once (what loading the URL does)."""
         from websockets.asyncio.client import connect
 
-        self._ws = await connect(self.ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=timeout_s)
+        headers = {"Cookie": "; ".join(f"{name}={value}" for name, value in self.cookies.items())} if self.cookies else None
+        self._ws = await connect(self.ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=timeout_s,
+                                 additional_headers=headers)
         self._reader = asyncio.create_task(self._read())
         await self._run(timeout_s=timeout_s)
 
@@ -376,7 +384,8 @@ class Phase:
 
 async def _drive(server: Server, sessions: int, refresh_s: int, intervals: int, scheduler: SteppedScheduler,
                  open_concurrency: int = 5) -> Phase:
-    viewers = [Viewer(server.ws_url, expect_tiles=OVERVIEW_TILES) for _ in range(sessions)]
+    viewers = [Viewer(server.ws_url, expect_tiles=OVERVIEW_TILES, cookies=viewer_cookie(server.db_url))
+               for _ in range(sessions)]
     gate = asyncio.Semaphore(open_concurrency)
 
     async def open_one(viewer: Viewer):

@@ -4,6 +4,8 @@ would have happened without it (models.action_effect).
 Per action, the metric it was meant to move, hourly (UTC hours):
 - pause_campaign / resume_campaign: the campaign's spend and attributed orders
   (agg_campaign_minute); a pause should lower both, a resume raise them.
+- start_clearance: the SKU's units sold in all warehouses (agg_sku_hour) while the clearance
+  ran, against the forecast from the two weeks before it: the extra units it cleared.
 - replenish_sku: the SKU's units sold in that warehouse (agg_sku_hour). Nothing changes until
   the stock arrives, so the effect is measured from the order's receipt: sales recovered
   against the forecast from the two weeks before it (which hold any stock-out the order was
@@ -28,12 +30,15 @@ from sqlalchemy import Connection
 
 from cockpit.metrics.action_effects import (
     campaign_hourly,
+    clearances,
     first_data_hour,
     measured_actions,
     replenishment_orders,
     sku_hourly,
+    sku_total_hourly,
 )
 from models import action_effect as model
+from models.action_effect import about
 
 HISTORY_HOURS = 14 * 24
 MAX_POST_HOURS = 7 * 24
@@ -122,6 +127,25 @@ def _replenishment_row(conn: Connection, action, order, data_minute: int, first_
     return _row(action, entity, effect, UNITS, verdict)
 
 
+def _clearance_row(conn: Connection, action, clearance, data_minute: int, first_hour: int | None) -> dict:
+    sku = action.entity_id
+    if clearance is None:
+        return _row(action, sku, None, UNITS, "The clearance is no longer on record: nothing to measure")
+    pre_start, pre_end, post_start, post_end = _periods(action.ts_utc, data_minute, first_hour,
+                                                        int(clearance.end_ts_utc))
+    hourly = sku_total_hourly(conn, sku, pre_start, post_end)
+    before, after = _split(hourly, "units_sold", (pre_start, pre_end), (post_start, post_end))
+    effect = model.action_effect(before, after, metric=UNITS, seed=int(action.action_id))
+    kind = "the flash sale" if clearance.kind == "flash_sale" else "the community clearance"
+    verdict = model.verdict(effect, f"{kind} of {sku} at {float(clearance.discount_pct):g}% off",
+                            more="cleared about {n} more units than it would have sold",
+                            less="was followed by about {n} fewer units sold than forecast")
+    if effect.measured:
+        revenue = float(hourly.set_index("hour_utc").loc[post_start:post_end - 1, "revenue"].sum())
+        verdict += f" ({about(effect.actual)} sold in all, {about(revenue)} in revenue at the clearance price)"
+    return _row(action, sku, effect, UNITS, verdict)
+
+
 def _next_changes(actions: pd.DataFrame) -> dict[int, int]:
     """action_id -> ts_utc of the next pause or resume of the same campaign."""
     out: dict[int, int] = {}
@@ -134,7 +158,7 @@ def _next_changes(actions: pd.DataFrame) -> dict[int, int]:
 
 def action_effects(conn: Connection, data_minute: int, tz: ZoneInfo, limit: int = 50, *,
                    action_id: int | None = None) -> pd.DataFrame:
-    """The measured effect of the `limit` most recent done pauses, resumes and replenishments
+    """The measured effect of the `limit` most recent done pauses, resumes, replenishments and clearances
     (or of the one action `action_id`), newest first, as of data_minute (epoch minute).
 
     One row per action and metric (a campaign has two: spend and orders; a replenishment one:
@@ -161,11 +185,18 @@ def action_effects(conn: Connection, data_minute: int, tz: ZoneInfo, limit: int 
         actions = actions[actions["action_id"] == int(action_id)]
     order_ids = [json.loads(a or "{}").get("replenishment_id") for a in actions["after_json"]]
     orders = replenishment_orders(conn, [o for o in order_ids if o]).set_index("replenishment_id")
-    first = {"campaign": first_data_hour(conn, "campaign") if actions["verb"].ne("replenish_sku").any() else None,
-             "sku": first_data_hour(conn, "sku") if actions["verb"].eq("replenish_sku").any() else None}
+    first = {"campaign": first_data_hour(conn, "campaign") if actions["verb"].isin(["pause_campaign", "resume_campaign"]).any()
+             else None,
+             "sku": first_data_hour(conn, "sku") if actions["verb"].isin(["replenish_sku", "start_clearance"]).any()
+             else None}
+    started = clearances(conn, actions.loc[actions["verb"] == "start_clearance", "action_id"].tolist())
+    started = started.set_index("action_id")
     rows: list[dict] = []
     for action, order_id in zip(actions.itertuples(index=False), order_ids):
-        if action.verb == "replenish_sku":
+        if action.verb == "start_clearance":
+            found = started.loc[int(action.action_id)] if int(action.action_id) in started.index else None
+            rows.append(_clearance_row(conn, action, found, int(data_minute), first["sku"]))
+        elif action.verb == "replenish_sku":
             order = None
             if order_id and order_id in orders.index:
                 found = orders.loc[order_id]

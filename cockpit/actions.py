@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from cockpit import alerts, snapshots
+from cockpit import alerts, auth, snapshots
 from cockpit.db.dialect import insert_ignore, write_transaction
 from cockpit.db.schema import (
     ActionLog,
@@ -26,6 +26,7 @@ from cockpit.db.schema import (
     AlertRule,
     Campaign,
     Channel,
+    Clearance,
     Product,
     ReplenishmentOrder,
     StockLevel,
@@ -47,6 +48,8 @@ RECOMMEND_KINDS = ("paid", "content")  # channels that can take budget moved fro
 UTC = ZoneInfo("UTC")
 MAX_KEY_LENGTH = 200
 MAX_ACTOR_LENGTH = 100
+MAX_REPLENISH_QTY = 1_000_000  # units in one order: more is a typo (and beyond what the qty column holds)
+MAX_SNOOZE_MINUTES = 7 * 1440  # a week; to silence an alert for longer, disable its rule
 
 VERBS = {
     "replenish_sku": "sku_warehouse",
@@ -56,7 +59,27 @@ VERBS = {
     "snooze_alert": "alert",
     "update_rule": "rule",
     "set_rule_profile": "profile",
+    "start_clearance": "sku",
+    "end_clearance": "sku",
 }
+# The least role (cockpit.auth.ROLES) a user needs for each verb; checked in _claim, so every
+# verb is covered. A verb missing here needs admin.
+REQUIRED_ROLE = {
+    "replenish_sku": "operator",
+    "pause_campaign": "operator",
+    "resume_campaign": "operator",
+    "acknowledge_alert": "operator",
+    "snooze_alert": "operator",
+    "update_rule": "admin",
+    "set_rule_profile": "admin",
+    "start_clearance": "operator",
+    "end_clearance": "operator",
+}
+
+
+def required_role(verb: str) -> str:
+    """The least role that may do `verb` (admin for a verb REQUIRED_ROLE does not name)."""
+    return REQUIRED_ROLE.get(verb, "admin")
 
 
 @dataclass(frozen=True)
@@ -178,6 +201,11 @@ def entity_state_token(conn: Connection, entity_kind: str, entity_id: str, now_t
         return f"{row.updated_ts_utc}:{_digest(values)}:{last}"
     if entity_kind == "profile":
         return f"{alerts.active_profile(conn)}:{last}"
+    if entity_kind == "sku":
+        if now_ts is None:
+            raise ValueError("a sku state token needs now_ts (epoch seconds)")
+        running = _running_clearance(conn, entity_id, now_ts)
+        return f"{running.clearance_id if running is not None else 'none'}:{last}"
     if entity_kind == "sku_warehouse":
         if now_ts is None:
             raise ValueError("a sku_warehouse state token needs now_ts (epoch seconds)")
@@ -234,22 +262,48 @@ def _result_of(row, duplicate: bool) -> ActionResult:
 def _claim(
     conn: Connection, verb: str, entity_id: str, actor: str, key: str, now_ts: float, automatic: bool
 ) -> tuple[int | None, ActionResult | None]:
-    """Insert the audit row for `key`: (its action_id, None), or (None, the first call's result).
+    """Insert the audit row for `key`: (its action_id, None), or (None, the first call's result),
+    or (None, a refusal) when the actor's role may not do `verb` (cockpit.auth.refusal).
 
     ON CONFLICT DO NOTHING: on PostgreSQL a concurrent transaction holding the same key makes
     this one wait for it, then find its row."""
-    action_id = conn.execute(
-        insert_ignore(conn, ACTIONS).returning(ACTIONS.c.action_id),
-        {
-            "idempotency_key": key, "ts_utc": int(now_ts), "actor": actor, "automatic": bool(automatic),
-            "verb": verb, "entity_kind": VERBS[verb], "entity_id": entity_id[:100],
-            "before_json": "{}", "after_json": "{}", "result": "pending", "message": "",
-        },
-    ).scalar()
+    reason = auth.refusal(conn, actor, required_role(verb), automatic=automatic)
+    if reason is not None:
+        return None, _deny(conn, verb, entity_id, actor, key, now_ts, automatic, reason)
+    action_id = _insert_audit(conn, key, verb, entity_id, actor, now_ts, automatic, "pending", "")
     if action_id is not None:
         return action_id, None
     row = conn.execute(select(ACTIONS).where(ACTIONS.c.idempotency_key == key)).one()
     return None, _result_of(row, duplicate=True)
+
+
+def _insert_audit(
+    conn: Connection, key: str, verb: str, entity_id: str, actor: str, now_ts: float, automatic: bool,
+    result: str, message: str,
+) -> int | None:
+    """Insert an audit row unless `key` is taken: its action_id, or None."""
+    return conn.execute(
+        insert_ignore(conn, ACTIONS).returning(ACTIONS.c.action_id),
+        {
+            "idempotency_key": key, "ts_utc": int(now_ts), "actor": actor, "automatic": bool(automatic),
+            "verb": verb, "entity_kind": VERBS[verb], "entity_id": entity_id[:100],
+            "before_json": "{}", "after_json": "{}", "result": result, "message": message,
+        },
+    ).scalar()
+
+
+def _deny(
+    conn: Connection, verb: str, entity_id: str, actor: str, key: str, now_ts: float, automatic: bool, reason: str
+) -> ActionResult:
+    """Audit a refusal for want of a role. Its key is the actor's own, so a viewer's attempt
+    never takes the intent key an operator who saw the same state will use; asked again with
+    the same key, the first refusal is returned as a duplicate."""
+    denied_key = f"denied:{_digest(actor + chr(0) + key, 40)}"
+    inserted = _insert_audit(conn, denied_key, verb, entity_id, actor, now_ts, automatic, "refused",
+                             f"Not allowed: {reason}.")
+    log.warning("action %s on %s by %r refused: %s", verb, entity_id, actor, reason)
+    row = conn.execute(select(ACTIONS).where(ACTIONS.c.idempotency_key == denied_key)).one()
+    return _result_of(row, duplicate=inserted is None)
 
 
 def _finish(
@@ -421,7 +475,8 @@ def replenish_sku(
     conn: Connection, sku: str, warehouse_id: str, qty: int, actor: str, idempotency_key: str, now_ts: float,
     *, automatic: bool = False, tz: ZoneInfo = UTC,
 ) -> ActionResult:
-    """Open a replenishment order of `qty` units (a positive whole number, else refused).
+    """Open a replenishment order of `qty` units (a whole number from 1 to MAX_REPLENISH_QTY,
+    else refused).
 
     The order is "RO-A-<action_id>", expected now + the pair's lead_time_days; `tz` only sets
     how the message shows that time. before/after: on_hand, on_order (units), open_orders
@@ -438,6 +493,11 @@ def replenish_sku(
         return _refuse(
             conn, action_id, f"Not replenished: the quantity must be a whole number of units above 0, not {qty!r}",
             before,
+        )
+    if qty > MAX_REPLENISH_QTY:
+        return _refuse(
+            conn, action_id, f"Not replenished: one order is at most {MAX_REPLENISH_QTY:,} units, not {qty:,}; "
+                             f"check the quantity", before,
         )
     qty = int(qty)
     replenishment_id = f"RO-A-{action_id}"
@@ -660,9 +720,10 @@ def snooze(
     conn: Connection, alert_id: int, minutes: int, actor: str, idempotency_key: str, now_ts: float,
     *, tz: ZoneInfo = UTC,
 ) -> ActionResult:
-    """Snooze an open or acknowledged alert for `minutes` (a whole number above 0) from now's minute.
+    """Snooze an open or acknowledged alert for `minutes` (a whole number from 1 to
+    MAX_SNOOZE_MINUTES) from now's minute.
 
-    Refused when the alert is resolved or minutes is not positive. before/after are the
+    Refused when the alert is resolved or minutes is out of that range. before/after are the
     alert's column values (snoozed_until_minute in epoch minutes); `tz` only sets how the
     message shows the wake-up time. ValueError for an unknown alert."""
     action_id, first, row = _claim_alert(conn, "snooze_alert", alert_id, actor, idempotency_key, now_ts)
@@ -672,6 +733,9 @@ def snooze(
         return _refuse(conn, action_id, f"Not snoozed: alert {alert_id} is {row['status']}.", row)
     if not isinstance(minutes, Integral) or isinstance(minutes, bool) or minutes <= 0:
         return _refuse(conn, action_id, f"Not snoozed: minutes must be a whole number above 0, not {minutes!r}.", row)
+    if minutes > MAX_SNOOZE_MINUTES:
+        return _refuse(conn, action_id, f"Not snoozed: at most {MAX_SNOOZE_MINUTES} minutes (a week), not {minutes:,}; "
+                                        f"disable the alert's rule to silence it for longer.", row)
     until = int(now_ts) // 60 + int(minutes)
     before, after = alerts.snooze_alert(conn, alert_id, until, actor)
     message = f"Snoozed alert {alert_id} for {int(minutes)} minutes, until {_when(until * 60, tz)}"
@@ -681,6 +745,10 @@ def snooze(
 # --- rules ------------------------------------------------------------------------------------
 
 def _rule_values(conn: Connection, rule: alerts.Rule) -> dict:
+    """The stored column values of `rule` (by rule_id, else by profile and name); {} when there is
+    none, or when those keys are not values the table could hold (there is nothing to look up)."""
+    if alerts.rule_key_problems(rule):
+        return {}
     if rule.rule_id is not None:
         row = conn.execute(select(AlertRule).where(AlertRule.rule_id == rule.rule_id)).first()
     else:
@@ -693,10 +761,14 @@ def _rule_values(conn: Connection, rule: alerts.Rule) -> dict:
 def update_rule(conn: Connection, rule: alerts.Rule, actor: str, idempotency_key: str, now_ts: float) -> ActionResult:
     """Save `rule` (alerts.save_rule) with updated_ts_utc = now; refused with the problems
     joined in the message when it is invalid. before/after are the rule's column values
-    ({} before a new rule); entity_id is the rule_id (profile/name while none exists)."""
+    ({} before a new rule); entity_id is the rule_id (profile/name while none exists, "invalid"
+    when its name, profile or rule_id is not a value the table could hold)."""
     _check_caller(actor, idempotency_key, now_ts)
-    existing = _rule_values(conn, rule).get("rule_id", rule.rule_id)
-    entity_id = str(existing) if existing is not None else f"{rule.profile}/{rule.name}"
+    if alerts.rule_key_problems(rule):
+        entity_id = "invalid"  # its name or rule_id may not even be storable text; the message shows them
+    else:
+        existing = _rule_values(conn, rule).get("rule_id", rule.rule_id)
+        entity_id = str(existing) if existing is not None else f"{rule.profile}/{rule.name}"
     action_id, first = _claim(conn, "update_rule", entity_id, actor, idempotency_key, now_ts, False)
     if first is not None:
         return first
@@ -728,6 +800,120 @@ def set_rule_profile(conn: Connection, profile: str, actor: str, idempotency_key
         return _refuse(conn, action_id, f"Rule profile not changed: {exc}.", before)
     after = {"profile": alerts.active_profile(conn)}
     message = f"Alert rules switched from {before['profile']!r} to {profile!r}."
+    return _finish(conn, action_id, "done", message, before, after)
+
+
+# --- clearance of slow movers -----------------------------------------------------------------
+
+CLEARANCE_KINDS = ("flash_sale", "community_clearance")
+CLEARANCE_DISCOUNT_PCT = (5, 70)  # allowed discount, percent off the list price
+CLEARANCE_MAX_DAYS = 14
+CLEARANCE_PACE_DAYS = 14  # the sales pace shown before a clearance
+
+
+def _product(conn: Connection, sku: str):
+    row = conn.execute(select(Product.sku, Product.name, Product.price, Product.cost).where(Product.sku == sku)).first()
+    if row is None:
+        raise ValueError(f"product {sku!r} does not exist; pick one from the Products page")
+    return row
+
+
+def _running_clearance(conn: Connection, sku: str, now_ts: float):
+    return conn.execute(
+        select(Clearance).where(Clearance.sku == sku, Clearance.start_ts_utc <= int(now_ts),
+                                Clearance.end_ts_utc > int(now_ts)).order_by(Clearance.clearance_id.desc())
+    ).first()
+
+
+def clearance_state(conn: Connection, sku: str, now_ts: float) -> dict:
+    """A SKU's state as a clearance sees it: on_hand (units, all warehouses, negatives as 0),
+    units_sold (the last CLEARANCE_PACE_DAYS days), price and cost (list, currency), and the
+    clearance running at now_ts (its id, kind, discount_pct, end_ts_utc) or None."""
+    product = _product(conn, sku)
+    on_hand = conn.execute(select(func.coalesce(func.sum(StockLevel.on_hand), 0))
+                           .where(StockLevel.sku == sku, StockLevel.on_hand > 0)).scalar_one()
+    since = int(now_ts) // 60 - CLEARANCE_PACE_DAYS * 1440
+    sold = conn.execute(select(func.coalesce(func.sum(AggSkuMinute.units_sold), 0))
+                        .where(AggSkuMinute.sku == sku, AggSkuMinute.minute_utc > since,
+                               AggSkuMinute.minute_utc <= int(now_ts) // 60)).scalar_one()
+    running = _running_clearance(conn, sku, now_ts)
+    return {
+        "sku": sku, "name": product.name, "on_hand": int(on_hand), "units_sold": int(sold),
+        "pace_days": CLEARANCE_PACE_DAYS, "price": float(product.price), "cost": float(product.cost),
+        "clearance": None if running is None else {
+            "clearance_id": int(running.clearance_id), "kind": running.kind, "discount_pct": float(running.discount_pct),
+            "end_ts_utc": int(running.end_ts_utc)},
+    }
+
+
+def _kind_text(kind: str) -> str:
+    return "Flash sale" if kind == "flash_sale" else "Community clearance"
+
+
+def start_clearance(
+    conn: Connection, sku: str, kind: str, discount_pct: float, days: int, actor: str, idempotency_key: str,
+    now_ts: float, *, tz: ZoneInfo = UTC,
+) -> ActionResult:
+    """Put a slow mover on clearance: a flash sale (front-page slot) or a community clearance
+    (the shop's community groups) at discount_pct off its list price for `days` days from now.
+
+    Refused (and audited) for a kind not in CLEARANCE_KINDS, a discount outside
+    CLEARANCE_DISCOUNT_PCT, days not a whole number from 1 to CLEARANCE_MAX_DAYS, a SKU already
+    on clearance, or one with nothing on hand. before/after: clearance_state; after's
+    "clearance" is the new one. ValueError for an unknown SKU or a blank actor or key."""
+    _check_caller(actor, idempotency_key, now_ts)
+    _product(conn, sku)
+    action_id, first = _claim(conn, "start_clearance", sku, actor, idempotency_key, now_ts, False)
+    if first is not None:
+        return first
+    before = clearance_state(conn, sku, now_ts)
+    low, high = CLEARANCE_DISCOUNT_PCT
+    if kind not in CLEARANCE_KINDS:
+        return _refuse(conn, action_id, f"Not started: the kind must be one of {', '.join(CLEARANCE_KINDS)}, "
+                                        f"not {kind!r}", before)
+    if (not isinstance(discount_pct, (int, float)) or isinstance(discount_pct, bool)
+            or not math.isfinite(discount_pct) or not low <= discount_pct <= high):
+        return _refuse(conn, action_id, f"Not started: the discount must be {low} to {high} percent, "
+                                        f"not {discount_pct!r}", before)
+    if not isinstance(days, Integral) or isinstance(days, bool) or not 1 <= days <= CLEARANCE_MAX_DAYS:
+        return _refuse(conn, action_id, f"Not started: the length must be a whole number of days from 1 to "
+                                        f"{CLEARANCE_MAX_DAYS}, not {days!r}", before)
+    if before["clearance"] is not None:
+        running = before["clearance"]
+        return _refuse(conn, action_id, f"Not started: {sku} is already on {_kind_text(running['kind']).lower()} "
+                                        f"at {running['discount_pct']:g}% off until {_when(running['end_ts_utc'], tz)}",
+                       before)
+    if before["on_hand"] <= 0:
+        return _refuse(conn, action_id, f"Not started: {sku} has nothing on hand to clear", before)
+    end = int(now_ts) + int(days) * 86_400
+    conn.execute(insert(Clearance).values(sku=sku, kind=kind, discount_pct=float(discount_pct),
+                                          start_ts_utc=int(now_ts), end_ts_utc=end, action_id=action_id,
+                                          created_by=actor))
+    after = clearance_state(conn, sku, now_ts)
+    price = before["price"] * (1 - float(discount_pct) / 100)
+    message = (f"{_kind_text(kind)} of {sku} ({before['name']}) at {float(discount_pct):g}% off ({_num(price)} instead "
+               f"of {_num(before['price'])}) until {_when(end, tz)}: {before['on_hand']:,} units on hand, "
+               f"{before['units_sold']:,} sold in the last {CLEARANCE_PACE_DAYS} days")
+    return _finish(conn, action_id, "done", message, before, after)
+
+
+def end_clearance(
+    conn: Connection, sku: str, actor: str, idempotency_key: str, now_ts: float, *, tz: ZoneInfo = UTC,
+) -> ActionResult:
+    """End the SKU's running clearance now (its price goes back to the list price); refused
+    when none runs. before/after: clearance_state. ValueError for an unknown SKU."""
+    _check_caller(actor, idempotency_key, now_ts)
+    _product(conn, sku)
+    action_id, first = _claim(conn, "end_clearance", sku, actor, idempotency_key, now_ts, False)
+    if first is not None:
+        return first
+    before = clearance_state(conn, sku, now_ts)
+    if before["clearance"] is None:
+        return _refuse(conn, action_id, f"Not ended: {sku} is not on clearance", before)
+    conn.execute(update(Clearance).where(Clearance.clearance_id == before["clearance"]["clearance_id"])
+                 .values(end_ts_utc=int(now_ts)))
+    after = clearance_state(conn, sku, now_ts)
+    message = f"{_kind_text(before['clearance']['kind'])} of {sku} ended at {_when(now_ts, tz)}; back at list price"
     return _finish(conn, action_id, "done", message, before, after)
 
 
@@ -819,6 +1005,8 @@ _LABELS = {
     "snooze_alert": "snoozed alert {entity_id}",
     "update_rule": "edited rule {entity_id}",
     "set_rule_profile": "rules: {entity_id}",
+    "start_clearance": "clearance of {entity_id}",
+    "end_clearance": "ended clearance of {entity_id}",
 }
 
 

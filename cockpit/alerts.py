@@ -175,18 +175,46 @@ def alert_message(
 
 # --- validation -------------------------------------------------------------------------------
 
-def validate_rule(rule: Rule) -> list[str]:
-    """Human-readable problems with `rule`, each saying how to fix it; empty when it is valid."""
+MAX_RULE_MINUTES = 90 * 1440  # the longest window, hold or no-data time a rule may have
+# Counts, money, rates, ratios and days are never negative: a negative threshold on them would
+# never fire ("below") or always fire ("above"). ROI and anomaly scores can be negative.
+NON_NEGATIVE_METRICS = frozenset({
+    "uv", "orders", "gmv", "conversion_rate", "paying_conversion_rate", "aov", "orders_vs_last_week",
+    "gmv_vs_last_week", "sessions_vs_last_week", "spend", "spend_vs_last_week", "stock_cover_ratio", "days_of_cover",
+    "return_rate",
+})
+
+
+MAX_RULE_ID = 2**31 - 1  # alert_rules.rule_id is an INTEGER
+
+
+def rule_key_problems(rule: Rule) -> list[str]:
+    """Problems with what identifies `rule` (name, profile, rule_id), each saying how to fix it.
+    A rule with any cannot be looked up: PostgreSQL compares types strictly and stores no NUL."""
     problems = []
-    if not rule.name or not rule.name.strip():
+    if not isinstance(rule.name, str):
+        problems.append(f"the rule's name must be text, not {rule.name!r}")
+    elif not rule.name.strip():
         problems.append("the rule needs a name")
     elif len(rule.name) > 100:
         problems.append("the rule's name must be at most 100 characters")
-    if not rule.profile or len(rule.profile) > 32:
-        problems.append("the profile must be a name of 1 to 32 characters")
-    if rule.entity_kind not in METRICS:
+    elif not _storable(rule.name):
+        problems.append(f"the rule's name {rule.name!r} holds a NUL or an unpaired surrogate character; remove it")
+    if not isinstance(rule.profile, str) or not rule.profile or len(rule.profile) > 32 or not _storable(rule.profile):
+        problems.append(f"the profile must be a name of 1 to 32 characters, not {rule.profile!r}")
+    if rule.rule_id is not None and (not _is_int(rule.rule_id) or not 1 <= rule.rule_id <= MAX_RULE_ID):
+        problems.append(f"rule_id must be a whole number from 1 to {MAX_RULE_ID} (none for a new rule), "
+                        f"not {rule.rule_id!r}")
+    return problems
+
+
+def validate_rule(rule: Rule) -> list[str]:
+    """Human-readable problems with `rule`, each saying how to fix it; empty when it is valid.
+    Values of the wrong type are problems too, never an exception."""
+    problems = rule_key_problems(rule)
+    if not isinstance(rule.entity_kind, str) or rule.entity_kind not in METRICS:
         problems.append(f"entity kind {rule.entity_kind!r} is unknown; choose one of {', '.join(METRICS)}")
-    elif rule.metric not in METRICS[rule.entity_kind]:
+    elif not isinstance(rule.metric, str) or rule.metric not in METRICS[rule.entity_kind]:
         problems.append(
             f"metric {rule.metric!r} is not available for entity kind {rule.entity_kind!r}; "
             f"choose one of {', '.join(METRICS[rule.entity_kind])}"
@@ -197,6 +225,12 @@ def validate_rule(rule: Rule) -> list[str]:
             problems.append(f"{name} must be a finite number, not {number!r}")
     if rule.warn is None and rule.critical is None:
         problems.append("set a warn threshold, a critical threshold or both")
+    if isinstance(rule.metric, str) and rule.metric in NON_NEGATIVE_METRICS:
+        for name in ("warn", "critical", "recovery"):
+            number = getattr(rule, name)
+            if _finite(number) and number < 0:
+                problems.append(f"{name} must be 0 or more ({METRIC_LABELS.get(rule.metric, rule.metric)} is never "
+                                f"negative), not {number}")
     if rule.direction not in DIRECTIONS:
         problems.append(f"direction {rule.direction!r} is unknown; use 'below' or 'above'")
     elif all(_finite(x) for x in (rule.warn, rule.critical, rule.recovery) if x is not None):
@@ -220,10 +254,16 @@ def validate_rule(rule: Rule) -> list[str]:
         problems.append(f"no_data_minutes must be a whole number of 0 or more (0: never), not {rule.no_data_minutes!r}")
     if not _is_int(rule.window_minutes) or rule.window_minutes < 1:
         problems.append(f"window_minutes must be a whole number of at least 1, not {rule.window_minutes!r}")
+    for name in ("window_minutes", "hold_minutes", "no_data_minutes"):
+        number = getattr(rule, name)
+        if _is_int(number) and number > MAX_RULE_MINUTES:
+            problems.append(f"{name} must be at most {MAX_RULE_MINUTES} (90 days), not {number:,}")
     if _finite(rule.min_volume) and rule.min_volume < 0:
         problems.append(f"min_volume must be 0 or more, not {rule.min_volume}")
+    if not isinstance(rule.enabled, bool):
+        problems.append(f"enabled must be True or False, not {rule.enabled!r}")
     if rule.auto_action is not None:
-        target = AUTO_ACTIONS.get(rule.auto_action)
+        target = AUTO_ACTIONS.get(rule.auto_action) if isinstance(rule.auto_action, str) else None
         if target is None:
             problems.append(
                 f"auto_action {rule.auto_action!r} is unknown; use one of {', '.join(AUTO_ACTIONS)} or none"
@@ -234,7 +274,21 @@ def validate_rule(rule: Rule) -> list[str]:
 
 
 def _finite(number) -> bool:
-    return isinstance(number, (int, float)) and not isinstance(number, bool) and math.isfinite(number)
+    if not isinstance(number, (int, float)) or isinstance(number, bool):
+        return False
+    try:
+        return math.isfinite(number)
+    except OverflowError:  # an int beyond the largest float
+        return False
+
+
+def _storable(text: str) -> bool:
+    """Text a database column can hold: no NUL character, and UTF-8 (no unpaired surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
 
 
 def _is_int(number) -> bool:
@@ -594,6 +648,9 @@ def save_rule(conn: Connection, rule: Rule) -> list[str]:
             select(RULES).where(RULES.c.profile == rule.profile, RULES.c.name == rule.name)
         ).first()
     values = rule_to_values(rule)
+    # A Float column stores floats: an int threshold beyond 2**63 would not even bind on SQLite.
+    values.update({name: float(values[name]) for name in ("warn", "critical", "recovery", "min_volume")
+                   if values[name] is not None})
     if existing is None:
         conn.execute(insert(RULES).values(values))
         return []

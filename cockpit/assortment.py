@@ -1,17 +1,21 @@
 """The Products page's value: stock turnover and stock-out rate per category against the
 targets, the slow movers (and their share against the 20% problem level) with a suggested
-clearance, new products' sell-through and incubation, and price bands per category."""
+clearance, the clearances started and what they cleared, new products' sell-through and
+incubation, and price bands per category."""
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from cockpit.action_effects import action_effects
 from cockpit.metrics import assortment as reads
 from cockpit.metrics.stock import stock_overview
 from models import assortment as model
 
 NEW_PRODUCT_DAYS = 60  # a product launched in the last 60 days is new
+CLEARANCE_DAYS_SHOWN = 30  # clearances running, or ended in the last 30 days, with their effect
+CLEARANCES_SHOWN = 5  # each measured effect costs a forecast fit (about a second)
 
 
 def products_page(conn: Connection, data_minute: int, tz: ZoneInfo, *, slow_days: int = 14) -> dict:
@@ -35,7 +39,22 @@ def products_page(conn: Connection, data_minute: int, tz: ZoneInfo, *, slow_days
         "categories": model.category_stock(stock, slow_days), "slow_movers": model.slow_movers(stock, slow_days),
         "new_products": new, "incubation_success_rate": model.incubation_success_rate(new),
         "price_bands": bands, "price_competition": model.price_competition(bands),
+        "clearances": clearances(conn, data_minute, tz),
     }
+
+
+def clearances(conn: Connection, data_minute: int, tz: ZoneInfo):
+    """The clearances running or ended in the last CLEARANCE_DAYS_SHOWN days (the newest
+    CLEARANCES_SHOWN), each with running (bool) and its measured effect: effect (extra units
+    sold against the forecast without it; NaN until measurable) and verdict."""
+    now_ts = (int(data_minute) + 1) * 60
+    frame = reads.recent_clearances(conn, now_ts - CLEARANCE_DAYS_SHOWN * 86_400, CLEARANCES_SHOWN)
+    effects = [action_effects(conn, data_minute, tz, action_id=int(a)) for a in frame["action_id"]]
+    frame = frame.assign(
+        running=frame["end_ts_utc"] > now_ts,
+        effect=[float(e["effect"].iloc[0]) if len(e) else float("nan") for e in effects],
+        verdict=[str(e["verdict"].iloc[0]) if len(e) else "" for e in effects])
+    return frame.reset_index(drop=True)
 
 
 def _turnover(stock) -> float:

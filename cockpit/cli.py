@@ -1,4 +1,4 @@
-"""`python -m cockpit`: init, seed, refresh, scheduler, import, customers, status, run, promotions."""
+"""`python -m cockpit`: init, seed, refresh, scheduler, import, customers, status, run, promotions, users, tokens."""
 from __future__ import annotations
 
 import argparse
@@ -51,6 +51,9 @@ def cmd_init(args, settings: Settings) -> int:
     _engine(settings, need_schema=False)
     head = upgrade_schema(settings.db_url)
     print(f"schema at revision {head} on {_safe_url(settings)}")
+    from cockpit.auth_cli import announce_first_admin
+
+    announce_first_admin(settings)
     return EXIT_OK
 
 
@@ -65,6 +68,9 @@ def cmd_seed(args, settings: Settings) -> int:
     engine = _engine(settings)
     if args.reset:
         wipe(engine)
+    from cockpit.auth_cli import announce_first_admin
+
+    announce_first_admin(settings)
     now_ts = _parse_time(args.now, settings) if args.now else time.time()
     anchor = int(_parse_time(args.anchor, settings)) // 60 if args.anchor else None
     try:
@@ -240,6 +246,9 @@ def cmd_run(args, settings: Settings) -> int:
             now_minute=int(time.time()) // 60, tz=settings.tz,
         )
         print(f"seeded {report.events:,} events in {report.seconds:.1f}s")
+    from cockpit.auth_cli import announce_first_admin
+
+    announce_first_admin(settings, hint=True)
     dispose_engines()
     env = {**os.environ, "COCKPIT_DB_URL": settings.db_url}
     children = [
@@ -352,6 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
     from cockpit.promotions_cli import add_promotions_command
 
     add_promotions_command(sub)
+    from cockpit.auth_cli import add_auth_commands
+
+    add_auth_commands(sub)
     return parser
 
 

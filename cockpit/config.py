@@ -41,6 +41,9 @@ class Settings:
     rule_profile: str | None = None
     # COCKPIT_MAX_CATCHUP_MINUTES: how many missed minutes one refresh catches up at most.
     max_catchup_minutes: int = 1440
+    # COCKPIT_RETRY_MAX_SECONDS: when the database cannot be reached, the scheduler retries
+    # after 1 s, 2 s, 4 s... up to this many seconds between attempts (then catches up).
+    retry_max_seconds: int = 60
     # COCKPIT_PORT: the Streamlit app's port for `python -m cockpit run`.
     port: int = 8501
     # COCKPIT_FORECAST_MINUTES: how often the scheduler refits the sales forecasts.
@@ -65,6 +68,17 @@ class Settings:
     target_logistics_cost_share: float = 0.12
     target_on_time_rate: float = 0.95
     target_delivery_spread_days: float = 2.0
+    # Sign-in (README "Sign-in and roles"). COCKPIT_ADMIN_PASSWORD: the first admin's password
+    # when the users table is empty (else one is generated and printed once).
+    admin_password: str | None = field(default=None, repr=False)
+    # COCKPIT_DISPLAY_TOKEN: a display token (`python -m cockpit tokens add`) that signs in every
+    # ?mode=wall screen of this server without a token in its URL.
+    display_token: str | None = field(default=None, repr=False)
+    # COCKPIT_SESSION_HOURS: a signed-in session ends this many hours after sign-in.
+    session_hours: int = 12
+    # COCKPIT_OIDC_UNKNOWN: what an OpenID Connect user whose email is not in the users table
+    # gets: "deny" (no access) or "viewer" (read only).
+    oidc_unknown: str = "deny"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -128,6 +142,9 @@ def load_settings(env: dict | None = None) -> Settings:
     if unknown:
         raise ConfigError(f"COCKPIT_SOURCES has unknown source(s) {sorted(unknown)}: use simulator, dropfolder")
     drop_dir = env.get("COCKPIT_DROP_DIR")
+    oidc_unknown = env.get("COCKPIT_OIDC_UNKNOWN") or base.oidc_unknown
+    if oidc_unknown not in ("deny", "viewer"):
+        raise ConfigError(f"COCKPIT_OIDC_UNKNOWN={oidc_unknown!r}: choose deny or viewer")
     return Settings(
         db_url=env.get("COCKPIT_DB_URL") or base.db_url,
         refresh_seconds=_int(env, "COCKPIT_REFRESH_SECONDS", base.refresh_seconds, minimum=1),
@@ -139,6 +156,7 @@ def load_settings(env: dict | None = None) -> Settings:
         retention_days=_int(env, "COCKPIT_RETENTION_DAYS", base.retention_days, minimum=1),
         rule_profile=env.get("COCKPIT_RULE_PROFILE") or None,
         max_catchup_minutes=_int(env, "COCKPIT_MAX_CATCHUP_MINUTES", base.max_catchup_minutes, minimum=1),
+        retry_max_seconds=_int(env, "COCKPIT_RETRY_MAX_SECONDS", base.retry_max_seconds, minimum=1),
         port=_int(env, "COCKPIT_PORT", base.port, minimum=1),
         forecast_minutes=_int(env, "COCKPIT_FORECAST_MINUTES", base.forecast_minutes, minimum=1),
         attribution_minutes=_int(env, "COCKPIT_ATTRIBUTION_MINUTES", base.attribution_minutes, minimum=1),
@@ -152,4 +170,8 @@ def load_settings(env: dict | None = None) -> Settings:
         target_on_time_rate=_share(env, "COCKPIT_TARGET_ON_TIME_RATE", base.target_on_time_rate),
         target_delivery_spread_days=_positive(env, "COCKPIT_TARGET_DELIVERY_SPREAD_DAYS",
                                               base.target_delivery_spread_days),
+        admin_password=env.get("COCKPIT_ADMIN_PASSWORD") or None,
+        display_token=env.get("COCKPIT_DISPLAY_TOKEN") or None,
+        session_hours=_int(env, "COCKPIT_SESSION_HOURS", base.session_hours, minimum=1),
+        oidc_unknown=oidc_unknown,
     )

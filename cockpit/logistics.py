@@ -1,7 +1,8 @@
 """The Logistics & supply page's value: delivery times by destination region and warehouse
 tier with their spread and on-time rate, parcels in flight and the late ones, the logistics
 cost share of revenue and where the cost goes, returns by sales channel (how much comes back
-and how much is sold again), and suppliers' lead times and fill rates."""
+and how much is sold again), the returns flow (back on sale after inspection, and how long that
+takes, or scrapped), and suppliers' lead times and fill rates."""
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
@@ -42,5 +43,6 @@ def logistics_page(conn: Connection, data_minute: int, tz: ZoneInfo, days: int) 
         "cost_by_carrier": model.cost_split(costs, revenue, "carrier"),
         "cost_by_region": model.cost_split(costs, revenue, "region"),
         "returns_by_channel": model.channel_returns(reads.returns_by_channel(conn, start, end)),
+        "returns_flow": model.returns_flow(reads.returns_flow(conn, start, end, data_minute)),
         "suppliers": model.supplier_performance(reads.supplier_orders(conn, supplier_start, end), now_ts),
     }

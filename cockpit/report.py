@@ -28,6 +28,7 @@ from cockpit import alerts, customers
 from cockpit.actions import audit_log
 from cockpit.config import Settings
 from cockpit.db.schema import AggSalesMinute, CustomerScore, WeeklyReport
+from cockpit.metrics import logistics as logistics_reads
 from cockpit.metrics import weekly
 from cockpit.metrics.ads import channel_performance
 from cockpit.metrics.customers import paid_orders
@@ -38,7 +39,7 @@ from models import rfm
 
 log = logging.getLogger(__name__)
 DAYS = 7
-SHOP_ACTIONS = ("replenish_sku", "pause_campaign", "resume_campaign")
+SHOP_ACTIONS = ("replenish_sku", "pause_campaign", "resume_campaign", "start_clearance", "end_clearance")
 ANOMALY_METRIC_NAMES = {name for names in ANOMALY_METRICS.values() for name in names}
 MAX_EFFECTS = 20  # each measured action costs a forecast fit (about a second)
 
@@ -139,7 +140,8 @@ def week_figures(conn: Connection, week_start_day: int, tz: ZoneInfo) -> dict:
     stock, by_category = model.stock_figures(weekly.stock_by_day(conn, bounds[1:]), weekly.sku_sales(conn, start, end),
                                              DAYS)
     delivery, by_region = model.delivery_figures(weekly.deliveries(conn, start, end))
-    shipping = weekly.shipping_cost(conn, start, end)
+    shipping = (logistics_reads.shipping_cost(conn, start, end)
+                .groupby("tier", as_index=False, sort=True)[["parcels", "cost"]].sum())
     channels = channel_performance(conn, start, end).merge(weekly.channel_roi_floors(conn), on="channel", how="left")
     channels = channels[["channel", "name", "spend", "orders", "revenue", "roi", "roi_floor"]]
     spend, revenue = float(channels["spend"].sum()), float(channels["revenue"].sum())

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 LEASE_NAME = "scheduler"
 LEASE_FACTOR = 1.5
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
+RETRY_FIRST_S = 1.0  # the first retry after a failed tick; doubled up to settings.retry_max_seconds
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,33 @@ SLOW_JOBS: list[SlowJob] = [
     SlowJob("weekly_report", jobs.weekly_report_job, "cron", {"day_of_week": "mon", "hour": 6, "minute": 0},
             at_start_after_s=90, in_shop_timezone=True),
 ]
+
+
+@dataclass
+class Backoff:
+    """When to try the database again after failures: first_s, then twice as long each time,
+    at most max_s apart; a success resets it."""
+
+    first_s: float
+    max_s: float
+    failures: int = 0
+    next_try_ts: float = 0.0
+    down_since_ts: float | None = None
+
+    def failed(self, now: float) -> float:
+        """Record a failure at `now`; returns the delay until the next attempt."""
+        self.failures += 1
+        if self.down_since_ts is None:
+            self.down_since_ts = now
+        delay = min(self.max_s, self.first_s * 2 ** (self.failures - 1))
+        self.next_try_ts = now + delay
+        return delay
+
+    def succeeded(self) -> None:
+        self.failures, self.next_try_ts, self.down_since_ts = 0, 0.0, None
+
+    def due(self, now: float) -> bool:
+        return now >= self.next_try_ts
 
 
 def holder_id() -> str:
@@ -100,27 +128,48 @@ class CockpitScheduler:
         self.is_leader = False
         self.last_report: jobs.RefreshReport | None = None
         self.scheduler = BackgroundScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
+        self.backoff = Backoff(RETRY_FIRST_S, max(RETRY_FIRST_S, settings.retry_max_seconds))
+        self._ticking = threading.Lock()  # the interval tick and a retry never run together
+        self.prepared = False
 
-    def tick(self) -> jobs.RefreshReport | None:
-        """One interval: renew or take the lease, then refresh if leading."""
+    def tick(self, now_ts: float | None = None) -> jobs.RefreshReport | None:
+        """One interval: renew or take the lease, then refresh if leading. After a failure
+        (the database unreachable or locked) the ticks wait for the backoff and a retry is
+        scheduled; the first refresh that works catches the missed minutes up. now_ts: the
+        clock (a soak test's accelerated time); default now."""
+        if not self._ticking.acquire(blocking=False):
+            return None
         try:
-            self.is_leader = try_acquire_lease(self.engine, self.holder, self.ttl_s)
-        except Exception:
-            log.exception("could not reach the database for the scheduler lease")
+            return self._tick(time.time() if now_ts is None else now_ts, now_ts)
+        finally:
+            self._ticking.release()
+
+    def _tick(self, now: float, now_ts: float | None) -> jobs.RefreshReport | None:
+        if not self.backoff.due(now):
+            log.debug("backing off: next attempt at %.0f", self.backoff.next_try_ts)
+            return None
+        try:
+            self.is_leader = try_acquire_lease(self.engine, self.holder, self.ttl_s, now=now)
+        except Exception as exc:
             self.is_leader = False
+            self._failed(now, "could not reach the database for the scheduler lease", exc)
             return None
         if not self.is_leader:
             log.debug("standby: another scheduler holds the lease")
+            self._back(now)
             return None
         try:
-            self.last_report = jobs.refresh(self.settings)
+            if not self.prepared:
+                self.prepare()
+            self.last_report = jobs.refresh(self.settings, now_ts=now_ts)
             log.info(
                 "refresh %s: data as of minute %s, %d events in %.2fs",
                 self.last_report.status, self.last_report.data_minute, self.last_report.events, self.last_report.duration_s,
             )
-        except Exception:
-            log.exception("refresh failed; the next tick retries and catches up")
+        except Exception as exc:
+            self._failed(now, "refresh failed", exc)
             return None
+        self._back(now)
         if self.last_report.status == "ok":
             try:
                 jobs.publish_views(self.settings, self.last_report.data_minute)
@@ -128,12 +177,43 @@ class CockpitScheduler:
                 log.exception("publishing the views failed; the app servers compute them until the next tick")
         return self.last_report
 
+    def renew(self) -> None:
+        """Every third of an interval: a leader renews its lease, so that a long tick (a
+        catch-up, the views on a busy machine) never lets it lapse; a standby tries to take
+        a lapsed lease and then refreshes at once, so a dead leader is replaced within
+        LEASE_FACTOR + 1/3 intervals of its last renewal instead of waiting for the next tick."""
+        was_leader = self.is_leader
+        try:
+            self.is_leader = try_acquire_lease(self.engine, self.holder, self.ttl_s)
+        except Exception as exc:  # the tick notices and backs off
+            log.debug("could not renew or take the lease: %s", exc)
+            return
+        if self.is_leader and not was_leader:
+            log.info("took over the lease from a scheduler that stopped renewing it")
+            self.tick()
+
+    def _failed(self, now: float, what: str, exc: Exception) -> None:
+        """Log a failure and schedule the retry after the backoff delay."""
+        delay = self.backoff.failed(now)
+        log.warning("%s (%s: %s); attempt %d failed, retrying in %.0fs", what, type(exc).__name__,
+                    str(exc).splitlines()[0][:200] if str(exc) else "", self.backoff.failures, delay)
+        if self.scheduler.running:
+            self.scheduler.add_job(self.tick, "date", id="refresh-retry", replace_existing=True,
+                                   run_date=datetime.fromtimestamp(time.time() + delay, tz=timezone.utc))
+
+    def _back(self, now: float) -> None:
+        if self.backoff.failures:
+            log.warning("database reachable again after %d failed attempts (%.1fs down); caught up",
+                        self.backoff.failures, now - (self.backoff.down_since_ts or now))
+        self.backoff.succeeded()
+
     def prepare(self) -> None:
         """Default rules in place, and the rule profile from COCKPIT_RULE_PROFILE if set."""
         with self.engine.begin() as conn:
             alerts.seed_default_rules(conn, int(time.time()) // 60)
             if self.settings.rule_profile:
                 alerts.set_active_profile(conn, self.settings.rule_profile)
+        self.prepared = True
 
     def run_slow_job(self, job: SlowJob) -> None:
         if not self.is_leader:
@@ -154,6 +234,7 @@ class CockpitScheduler:
             start_date=datetime.fromtimestamp(first, tz=timezone.utc),
         )
         self.scheduler.add_job(self.tick, id="refresh-at-start", replace_existing=True)
+        self.scheduler.add_job(self.renew, "interval", seconds=max(1.0, interval / 3), id="lease", replace_existing=True)
         for job in SLOW_JOBS:
             trigger_args = dict(job.trigger_args)
             if job.interval_setting:
@@ -165,7 +246,10 @@ class CockpitScheduler:
             self.scheduler.add_job(
                 self.run_slow_job, job.trigger, args=[job], id=job.job_id, replace_existing=True, **trigger_args
             )
-        self.prepare()
+        try:
+            self.prepare()
+        except Exception as exc:  # the database is down at start: the first tick that reaches it prepares
+            log.warning("could not prepare the rules (%s); retrying with the first refresh", exc)
         self.scheduler.start()
 
     def stop(self) -> None:

@@ -85,6 +85,7 @@ def traffic_page(conn: Connection, data_minute: int, tz: ZoneInfo, window: str =
 def channel_detail(conn: Connection, data_minute: int, tz: ZoneInfo, channel: str) -> dict:
     end = data_minute + 1
     return {
+        "known": traffic.channel_exists(conn, channel),
         "now": traffic.channel_series(conn, channel, end - 6 * 60, end),
         "last_week": traffic.channel_series(conn, channel, end - 6 * 60 - WEEK, end - WEEK),
     }

@@ -132,6 +132,12 @@ _CATEGORY_SUPPLIERS = {
 NEW_PRODUCTS_BEFORE = 4  # launched in the 20 days before history starts
 NEW_PRODUCTS_DURING = 6  # launched during the first 24 days of history
 NOVELTY_DAYS = 10.0  # a new product's extra demand fades with this time constant
+# Dead stock: about one SKU in ten went out of fashion. It still sells now and then (about once
+# a month) while the warehouses hold what was bought for its old pace, so the slow-mover and
+# clearance views have something real to show. Only SKUs outside the best sellers fade.
+FADED_SHARE = 0.10
+FADED_FACTOR = 0.003
+FADED_MAX_U_POP = 0.6
 
 # Planning figures for the opening stock and the purchasing department: units a normal day
 # sells, and the days of demand a replenishment order covers.
@@ -237,8 +243,10 @@ def region_km() -> np.ndarray:
 
 def product_traits(products: pd.DataFrame) -> pd.DataFrame:
     """Hidden traits per SKU (same row order as `products`), derived from the SKU codes:
-    popularity (demand share among launched products, sums to 1), quality (0 poor .. 1 great),
-    category_code (index into CATEGORY_NAMES)."""
+    popularity (demand share among launched products; the planned shares sum to 1, a faded
+    SKU keeps FADED_FACTOR of its share), planned_popularity (the share its stock was bought
+    for), faded (out of fashion: dead stock), quality (0 poor .. 1 great), category_code (index
+    into CATEGORY_NAMES)."""
     skus = products["sku"].tolist()
     u_pop = np.array([text_uniform(s, "popularity") for s in skus])
     u_q = np.array([text_uniform(s, "quality") for s in skus])
@@ -250,8 +258,10 @@ def product_traits(products: pd.DataFrame) -> pd.DataFrame:
     # Within a category a few SKUs sell most (a Zipf-like tail); dearer items sell less.
     pop = cat_weight * np.exp(3.0 * u_pop**2) * (price / median) ** -0.5
     pop = pop / pop.sum()
+    faded = (np.array([text_uniform(s, "faded") for s in skus]) < FADED_SHARE) & (u_pop < FADED_MAX_U_POP)
     quality = np.where(u_q < 0.08, 0.10 + u_q * 2.0, 0.35 + 0.6 * u_q**0.6)
-    return pd.DataFrame({"sku": products["sku"], "popularity": pop, "quality": quality, "category_code": cat_code})
+    return pd.DataFrame({"sku": products["sku"], "popularity": np.where(faded, pop * FADED_FACTOR, pop),
+                         "planned_popularity": pop, "faded": faded, "quality": quality, "category_code": cat_code})
 
 
 # --- the catalog ----------------------------------------------------------------------------
@@ -382,7 +392,9 @@ def build_catalog(seed: int, history_start_minute: int) -> Catalog:
 
 
 def _opening_stock(products: pd.DataFrame, seed: int, start_s: int, rng: np.random.Generator) -> pd.DataFrame:
+    # Stock was bought for the planned pace: a faded SKU's is dead stock now.
     traits = product_traits(products)
+    traits = traits.assign(popularity=traits["planned_popularity"])
     carried = _forward_assortment(traits, seed)
     demand = _expected_daily_units(traits, carried)
     supplier_lt = dict(zip([s[0] for s in SUPPLIERS], [s[2] for s in SUPPLIERS]))

@@ -38,8 +38,10 @@ to 15 % of the lead time, late by up to 30 %); one overdue before the window arr
 Stock moves only through events inside the window, and exactly so:
     on_hand(after) = on_hand(before) - qty of paid order lines (at orders.warehouse_id)
                      + replenishment_receipts.qty_received + stock_adjustments.qty_delta
-Returns never move stock: returned goods go through the returns centre (`resellable` tells
-whether they could be sold again, for the returns analysis), not back onto the shelf.
+Returned goods go to the returns centre: a resellable one comes back on sale after inspection
+(a return_restocks row dated then, which the ingestion turns into a stock movement when its time
+comes); the rest is scrapped. The window's own stock count leaves restocks out (they are dated
+after the window that emits them; a live state rebuilt from the database holds them).
 """
 from __future__ import annotations
 
@@ -87,6 +89,9 @@ __all__ = [
     "SCENARIOS",
     "EXPERIMENT_TRUE_EFFECTS",
     "SERVICE_TRUE_EFFECTS",
+    "CLEARANCE_COLUMNS",
+    "CLEARANCE_ELASTICITY",
+    "CLEARANCE_EXPOSURE",
     "FRAME_COLUMNS",
     "TZ_OFFSET_HOURS",
     "Catalog",
@@ -135,6 +140,7 @@ FRAME_COLUMNS: dict[str, dict[str, str]] = {
     "deliveries": {"shipment_id": _I, "order_id": _I, "delivered_ts_utc": _I},
     "returns": {"return_id": _I, "order_id": _I, "sku": _S, "qty": _I, "ts_utc": _I, "reason": _S,
                 "refund_amount": _F, "resellable": _B},
+    "return_restocks": {"return_id": _I, "sku": _S, "warehouse_id": _S, "qty": _I, "ts_utc": _I},
     "reviews": {"review_id": _I, "order_id": _I, "sku": _S, "customer_id": _I, "ts_utc": _I, "rating": _I,
                 "text": _S},
     "replenishment_orders": {"replenishment_id": _S, "sku": _S, "warehouse_id": _S, "qty": _I,
@@ -234,6 +240,10 @@ _CARRIER_COST = np.array([1.50, 1.25, 1.00, 1.00, 0.95])
 CUTOFF_HOUR_LOCAL = 16  # paid before 16:00 ships the same day
 RETURN_REASONS = np.array(["quality", "transport_damage", "size_fit", "changed_mind", "other"], dtype=object)
 _RESELLABLE_P = np.array([0.05, 0.0, 0.8, 0.85, 0.5])
+# The returns centre inspects a resellable return before it is back on sale: half a day to about
+# four days (a quality complaint is tested first: a day more).
+INSPECTION_DAYS = (0.5, 3.5)
+INSPECTION_TEST_DAYS = 1.0
 _RETURN_LAG_DAYS = np.array([(2.0, 3.0), (0.2, 0.5), (1.0, 2.0), (0.5, 1.5), (1.0, 3.0)])  # min, mean extra
 _REVIEW_TEXTS = {
     5: ("Excellent, exactly as described.", "Love it, will buy again!", "Great quality and fast delivery.",
@@ -328,6 +338,19 @@ class SimState:
     # caller rebuilding the state from its database fills it with lost_customers() over the
     # stored contacts (None: nobody lost).
     lost_customers: pd.DataFrame | None = None
+    # Clearances the team started (a flash sale or a community clearance of a slow mover): sku,
+    # kind, discount_pct, start_ts_utc, end_ts_utc. While one runs its SKU sells at the
+    # discounted price and shoppers see it (CLEARANCE_EXPOSURE), so it sells like a typical
+    # product of its category scaled by the discount (CLEARANCE_ELASTICITY). None: none runs.
+    clearances: pd.DataFrame | None = None
+
+
+# A clearance makes a slow SKU sell like the median product of its category (it is put in front
+# of shoppers: the flash-sale banner, or the community groups' posts) times the exposure and
+# the price response ((1 - discount) ** -elasticity).
+CLEARANCE_EXPOSURE = {"flash_sale": 2.0, "community_clearance": 1.2}
+CLEARANCE_ELASTICITY = 2.5
+CLEARANCE_COLUMNS = ("sku", "kind", "discount_pct", "start_ts_utc", "end_ts_utc")
 
 
 @dataclass(frozen=True)
@@ -496,6 +519,14 @@ def _delivery_hours(ts: np.ndarray, morning_h: np.ndarray) -> np.ndarray:
     return np.where(local_h < 8, np.maximum(morning, ts), np.where(local_h >= 21, morning + SECONDS_PER_DAY, ts))
 
 
+def _inspection_seconds(seed: int, return_ids: np.ndarray, reasons: np.ndarray) -> np.ndarray:
+    """How long the returns centre takes before a resellable return is back on sale: a pure
+    function of (seed, return_id), so no window's random draws move."""
+    u = hash_uniform(seed, np.asarray(return_ids, dtype=np.int64), salt=91)
+    days = INSPECTION_DAYS[0] + INSPECTION_DAYS[1] * u**1.5 + np.where(np.asarray(reasons) == 0, INSPECTION_TEST_DAYS, 0.0)
+    return (days * SECONDS_PER_DAY).astype(np.int64)
+
+
 def _in_incident(minutes: np.ndarray, scenario: Scenario) -> np.ndarray:
     if scenario.name != "incident":
         return np.zeros(len(minutes), dtype=bool)
@@ -518,6 +549,10 @@ def _validate(catalog: Catalog, state: SimState, start_minute: int, end_minute: 
         missing = set(RECENT_DELIVERY_COLUMNS) - set(state.recent_deliveries.columns)
         if missing:
             raise ValueError(f"state.recent_deliveries lacks columns {sorted(missing)}; or pass None")
+    if state.clearances is not None:
+        missing = set(CLEARANCE_COLUMNS) - set(state.clearances.columns)
+        if missing:
+            raise ValueError(f"state.clearances lacks columns {sorted(missing)}; or pass None")
 
 
 # --- what the simulator derives once per catalog ---------------------------------------------
@@ -531,6 +566,7 @@ class _Model:
     cost: np.ndarray
     category: np.ndarray
     popularity: np.ndarray
+    faded: np.ndarray  # out of fashion: no campaign features it
     quality: np.ndarray
     launched: np.ndarray
     wh_ids: np.ndarray
@@ -584,6 +620,7 @@ def _model(catalog: Catalog) -> _Model:
         cost=products["cost"].to_numpy(dtype=float),
         category=traits["category_code"].to_numpy(),
         popularity=traits["popularity"].to_numpy(),
+        faded=traits["faded"].to_numpy(dtype=bool),
         quality=traits["quality"].to_numpy(),
         launched=products["launched_ts_utc"].to_numpy(dtype=np.int64),
         wh_ids=wh_ids,
@@ -1314,6 +1351,44 @@ class _Window:
         w = np.where(age_days >= 0, m.popularity * (1 + 2.0 * np.exp(-np.maximum(age_days, 0) / NOVELTY_DAYS)), 0.0)
         return w / w.sum()
 
+    def _with_clearances(self, sku: np.ndarray, ts: np.ndarray) -> np.ndarray:
+        """Lines drawn while a clearance runs go to its SKU with the share of demand it gains:
+        its weight becomes the category median's times exposure and price response (see
+        CLEARANCE_EXPOSURE), on top of the whole assortment's weight."""
+        frame, m = self.state.clearances, self.m
+        if frame is None or frame.empty or not len(ts):
+            return sku
+        for row in frame.itertuples(index=False):
+            i = m.sku_index.get(row.sku)
+            on = (ts >= row.start_ts_utc) & (ts < row.end_ts_utc)
+            if i is None or not on.any():
+                continue
+            w = self._launch_weights(int(row.start_ts_utc))
+            if w[i] <= 0 and m.launched[i] > row.start_ts_utc:
+                continue  # not launched yet
+            peers = (m.category == m.category[i]) & (w > 0)
+            boosted = (max(float(w[i]), float(np.median(w[peers]))) * CLEARANCE_EXPOSURE.get(row.kind, 1.0)
+                       * (1 - float(row.discount_pct) / 100) ** -CLEARANCE_ELASTICITY)
+            gain = max(boosted - float(w[i]), 0.0)
+            share = gain / (1.0 + gain)  # w sums to 1
+            switch = on & (self.rng.random(len(ts)) < share)
+            sku = np.where(switch, i, sku)
+        return sku
+
+    def _line_discounts(self, sku: np.ndarray, ts: np.ndarray) -> np.ndarray:
+        """The clearance discount (a fraction) of each order line: its SKU's at its time."""
+        frame = self.state.clearances
+        out = np.zeros(len(sku))
+        if frame is None or frame.empty or not len(sku):
+            return out
+        for row in frame.itertuples(index=False):
+            i = self.m.sku_index.get(row.sku)
+            if i is None:
+                continue
+            hit = (sku == i) & (ts >= row.start_ts_utc) & (ts < row.end_ts_utc)
+            out[hit] = float(row.discount_pct) / 100.0
+        return out
+
     def _draw_skus(self, ts: np.ndarray) -> np.ndarray:
         m, rng = self.m, self.rng
         if not len(ts):
@@ -1325,11 +1400,11 @@ class _Window:
         if early.any():
             w0 = np.cumsum(self._launch_weights(self.start_s))
             sku[early] = np.minimum(np.searchsorted(w0, rng.random(int(early.sum())) * w0[-1], side="right"), last)
-        return sku.astype(np.int64)
+        return self._with_clearances(sku.astype(np.int64), ts)
 
     def _in_stock(self) -> np.ndarray:
-        """SKUs with plenty of units: what the experiments' outreach offers."""
-        return self.S.sum(axis=1) >= 20
+        """SKUs with plenty of units that are still in fashion: what the experiments' outreach offers."""
+        return (self.S.sum(axis=1) >= 20) & ~self.m.faded
 
     def _draw_new_products(self, ts: np.ndarray) -> np.ndarray:
         m = self.m
@@ -1609,6 +1684,8 @@ class _Window:
         lk, l_order = lk[lo], l_order[lo]
         l_sku, l_qty = ln["sku"][lk], ln["qty"][lk]
         l_price, l_cost = m.price[l_sku], m.cost[l_sku]
+        # A line of a SKU on clearance sells at the clearance price (whole cents).
+        l_price = np.round(l_price * (1 - self._line_discounts(l_sku, ts[l_order])), 2)
         line_first = np.r_[True, l_order[1:] != l_order[:-1]] if len(lk) else np.zeros(0, dtype=bool)
         line_no = np.arange(len(lk)) - np.maximum.accumulate(np.where(line_first, np.arange(len(lk)), 0)) + 1
         gross = np.bincount(l_order, weights=l_qty * l_price, minlength=n)
@@ -1780,6 +1857,12 @@ class _Window:
         self.frames["returns"] = _frame(
             "returns", {**ret, "sku": _Coded(m.sku_v, ret["sku"]), "reason": _Coded(_REASON_V, ret["reason"])}
         )
+        # Resellable returns go back on sale once the returns centre has inspected them.
+        back = np.flatnonzero(ret["resellable"])
+        back_ts = ret["ts_utc"][back] + _inspection_seconds(self.seed, ret["return_id"][back], ret["reason"][back])
+        self.frames["return_restocks"] = _frame("return_restocks", {
+            "return_id": ret["return_id"][back], "sku": _Coded(m.sku_v, ret["sku"][back]),
+            "warehouse_id": _Coded(m.wh_v, o["wh"][oi[ri[back]]]), "qty": ret["qty"][back], "ts_utc": back_ts})
         # Reviews: happier for good products on time; returned or damaged items score low.
         reviewed = rng.random(len(lines)) < np.where(returned, 0.45, 0.2)
         score = 3.3 + 1.8 * m.quality[sku] - 0.8 * late[pos] + rng.normal(0, 0.6, len(lines))
@@ -1999,7 +2082,7 @@ class _Window:
             customers = pd.concat([customers, new_c[list(STATE_COLUMNS["customers"])]], ignore_index=True)
         return SimState(customers=customers, stock=stock, open_replenishments=open_po,
                         paused_campaigns=st.paused_campaigns, recent_deliveries=self._carried_deliveries(),
-                        lost_customers=self._lost())
+                        lost_customers=self._lost(), clearances=st.clearances)
 
     def _carried_deliveries(self) -> pd.DataFrame | None:
         """recent_deliveries for the next window: until the incident is over, the ones still

@@ -57,6 +57,28 @@ def channel_returns(frame: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("return_rate", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
 
 
+def returns_flow(returns: pd.DataFrame) -> dict:
+    """Where returned goods go, from metrics.logistics.returns_flow rows: units returned, back
+    on sale, awaiting inspection (resellable, not back yet) and scrapped; back_on_sale_share
+    and scrapped_share of the units whose fate is known; and the hours from return received
+    to back on sale (median, 90th percentile; NaN when none is back yet)."""
+    qty = returns["qty"].astype("int64")
+    resellable = returns["resellable"].astype(bool)
+    back = returns["back_on_sale_ts_utc"].notna()
+    back_units, scrapped = int(qty[back].sum()), int(qty[~resellable].sum())
+    awaiting = int(qty[resellable & ~back].sum())
+    known = back_units + scrapped
+    hours = (returns.loc[back, "back_on_sale_ts_utc"].astype("int64") - returns.loc[back, "ts_utc"]) / 3600
+    return {
+        "units_returned": int(qty.sum()), "back_on_sale_units": back_units, "awaiting_units": awaiting,
+        "scrapped_units": scrapped,
+        "back_on_sale_share": back_units / known if known else float("nan"),
+        "scrapped_share": scrapped / known if known else float("nan"),
+        "hours_to_back_median": float(hours.median()) if len(hours) else float("nan"),
+        "hours_to_back_p90": float(hours.quantile(0.9)) if len(hours) else float("nan"),
+    }
+
+
 def supplier_performance(orders: pd.DataFrame, now_ts: int) -> pd.DataFrame:
     """Per supplier, from its replenishment orders (metrics.logistics.supplier_orders): orders,
     received, open, overdue (open past the expected time), lead_time_days (median, order to

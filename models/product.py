@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 # A high return rate traced to its cause: the product (quality) or the parcel (transport).
 REASON_GROUPS = {"quality": "quality problem", "transport_damage": "transport damage"}
@@ -15,6 +16,9 @@ GROUP_ORDER = ("quality problem", "transport damage", OTHER_GROUP)
 GROUP_PHRASES = {"quality problem": "a quality problem", "transport damage": "transport damage", OTHER_GROUP: "other reasons"}
 SPIKE_RATIO = 3.0  # the last 24 hours' returns at least this many times a usual day's
 SPIKE_MIN_UNITS = 5  # and at least this many units: three returns instead of one is no spike
+# and unlikely by chance at the usual rate (a Poisson upper tail below this): among hundreds of
+# products some SKU has an unlucky day every day (6 units against a usual 1.9 has p = 0.012).
+SPIKE_ALPHA = 0.001
 
 
 def reason_group(reason: str) -> str:
@@ -79,7 +83,9 @@ class ReturnSpike:
 
 def return_spike(returns: pd.DataFrame, now_ts: int) -> ReturnSpike:
     """The last 24 hours' returned units against the daily mean of the 7 days before them,
-    and the cause group most of the recent units were returned for. returns: at least the
+    and the cause group most of the recent units were returned for. A spike is at least
+    SPIKE_RATIO times the usual day, SPIKE_MIN_UNITS units, and below SPIKE_ALPHA by chance
+    (Poisson at the usual rate). returns: at least the
     8 days before now_ts (metrics.product.returns)."""
     recent = returns[returns["ts_utc"] > now_ts - 86_400]
     before = returns[(returns["ts_utc"] <= now_ts - 86_400) & (returns["ts_utc"] > now_ts - 8 * 86_400)]
@@ -89,7 +95,8 @@ def return_spike(returns: pd.DataFrame, now_ts: int) -> ReturnSpike:
     if recent_units:
         groups = recent.assign(group=recent["reason"].map(reason_group)).groupby("group")["qty"].sum()
         dominant, share = str(groups.idxmax()), float(groups.max() / recent_units)
-    spike = recent_units >= SPIKE_MIN_UNITS and ratio >= SPIKE_RATIO
+    chance = float(stats.poisson.sf(recent_units - 1, usual)) if recent_units else 1.0  # P(X >= recent)
+    spike = recent_units >= SPIKE_MIN_UNITS and ratio >= SPIKE_RATIO and chance < SPIKE_ALPHA
     return ReturnSpike(recent_units, usual, float(ratio), bool(spike), dominant, share)
 
 

@@ -269,7 +269,8 @@ def _segment_findings(segments: pd.DataFrame, previous: pd.DataFrame, names) -> 
 
 def effect_sentences(effects: pd.DataFrame) -> list[str]:
     """One sentence per measured action (cockpit.action_effects rows): a pause's spend saved
-    against orders lost, a resume's spend against orders won, a replenishment's extra units."""
+    against orders lost, a resume's spend against orders won, a replenishment's or a
+    clearance's extra units."""
     out: list[str] = []
     measured = effects[effects["effect"].notna()] if len(effects) else effects
     for (action_id, verb, entity), group in measured.groupby(["action_id", "verb", "entity"], sort=False):
@@ -283,6 +284,11 @@ def effect_sentences(effects: pd.DataFrame) -> list[str]:
             else:
                 out.append(f"Resuming campaign {entity} cost about {spend:,.0f} in spend for about {orders:,.0f} "
                            f"more orders over {hours} hours.")
+        elif verb == "start_clearance" and len(group):
+            row = group.iloc[0]
+            out.append(f"The clearance of {entity} sold about {row['effect']:,.0f} more units over "
+                       f"{int(row['post_hours'])} hours than it would have without it "
+                       f"(95% interval {row['lower']:,.0f} to {row['upper']:,.0f}).")
         elif verb == "replenish_sku" and len(group):
             row = group.iloc[0]
             out.append(f"Replenishing {entity} added about {row['effect']:,.0f} units sold over "

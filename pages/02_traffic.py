@@ -88,7 +88,9 @@ if channel and fresh.data_minute is not None:
         st.rerun()
     detail = loaders.guarded(f"channel:{channel}", fresh.data_minute, loaders.channel_detail, settings.db_url,
                              fresh.data_minute, channel)
-    if widgets.load_marker(detail, tz):
+    if detail.value is not None and not detail.value["known"]:
+        st.error(t("No channel “{channel}”: select a channel in the funnel table above.", channel=channel))
+    elif widgets.load_marker(detail, tz):
         states = loaders.panel_states(settings.db_url, fresh.data_minute, settings.timezone)
         widgets.show_figure(charts.channel_detail_figure(detail.value, states["uv"].rules, tz,
                                                          t("Sessions per 10 minutes: now and a week ago")))

@@ -87,13 +87,15 @@ if sku and warehouse_id and fresh.data_minute is not None and not wall:
     levels = loaders.stock_page(settings.db_url, fresh.data_minute, int(slow_days))["levels"]
     row = levels[(levels["sku"] == sku) & (levels["warehouse_id"] == warehouse_id)]
     if row.empty:
-        st.error(t("No stock row for SKU {sku} at {warehouse}.", sku=sku, warehouse=warehouse_id))
+        st.error(t("No stock row for SKU “{sku}” at warehouse “{warehouse}”: select a row in the table above to open "
+                   "a SKU.", sku=sku, warehouse=warehouse_id))
     elif widgets.load_marker(detail, tz):
         row = row.iloc[0]
         buttons = st.columns([1, 1, 1, 3])
-        buttons[0].button(t("Replenish…"), type="primary", key="stock_replenish",
-                          on_click=action_dialogs.request, kwargs={"kind": "replenish", "sku": sku,
-                                                                   "warehouse_id": warehouse_id})
+        if shell.can("operator"):
+            buttons[0].button(t("Replenish…"), type="primary", key="stock_replenish",
+                              on_click=action_dialogs.request, kwargs={"kind": "replenish", "sku": sku,
+                                                                       "warehouse_id": warehouse_id})
         buttons[2].page_link("pages/13_product.py", label=t("Product 360"), icon=":material/package_2:",
                              query_params={"sku": sku})
         if buttons[1].button(t("Close"), key="stock_close"):

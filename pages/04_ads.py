@@ -69,12 +69,14 @@ if campaign_id and fresh.data_minute is not None and not wall:
     row = data["pacing"][data["pacing"]["campaign_id"] == campaign_id]
     st.subheader(t("Campaign {campaign}", campaign=campaign_id))
     if row.empty:
-        st.error(t("No campaign {campaign}.", campaign=campaign_id))
+        st.error(t("No campaign “{campaign}”: select a campaign in the table above.", campaign=campaign_id))
     else:
         row = row.iloc[0]
         token = loaders.state_token(settings.db_url, "campaign", campaign_id)
         buttons = st.columns([1, 1, 4])
-        if row["status"] == "active":
+        if not shell.can("operator"):
+            buttons[0].caption(t("Operators pause and resume campaigns."))
+        elif row["status"] == "active":
             buttons[0].button(t("Pause…"), type="primary", key="ads_pause", on_click=action_dialogs.request,
                               kwargs={"kind": "pause", "campaign_id": campaign_id, "channel": row["channel"],
                                       "state_token": token, "reason": t("paused from the Ads page")})

@@ -34,13 +34,14 @@ def live_alerts():
     for row in open_now.head(30).itertuples():
         text, ack, snooze, link = st.columns([7, 1.2, 1.2, 1.4], vertical_alignment="center")
         text.markdown(charts.alert_line(row, tz), unsafe_allow_html=True)
-        if not wall:
+        if shell.can("operator"):
             token = f"{row.status}:{row.opened_minute}:{row.snoozed_until_minute}"
             ack.button(t("Acknowledge"), key=f"alerts_ack_{row.alert_id}", disabled=row.status == "acknowledged",
                        on_click=action_dialogs.request,
                        kwargs={"kind": "acknowledge", "alert_id": row.alert_id, "message": row.message, "state_token": token})
             snooze.button(t("Snooze"), key=f"alerts_snooze_{row.alert_id}", on_click=action_dialogs.request,
                           kwargs={"kind": "snooze", "alert_id": row.alert_id, "message": row.message, "state_token": token})
+        if not wall:
             target = charts.drill_target(row.entity_kind, row.entity_id)
             if target:
                 link.page_link(target[0], label=t("Open →"), query_params=target[1])

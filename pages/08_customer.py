@@ -9,6 +9,8 @@ from cockpit.ui import loaders, shell, widgets
 from cockpit.ui.product_charts import SKU_LINK, with_product_links
 from cockpit.ui.i18n import t
 
+MAX_CUSTOMER_ID = 2**63 - 1  # the largest a BIGINT column holds
+
 shell.require_frame()
 settings = loaders.settings()
 tz = settings.tz
@@ -19,18 +21,20 @@ widgets.freshness_badge(fresh, tz, settings.refresh_seconds)
 if fresh.data_minute is None:
     st.stop()
 
-asked = (shell.param("id") or "").strip()
+asked = shell.param("id") or ""
 typed = st.columns([1, 2])[0].text_input(t("Customer ID"), value=asked, placeholder=t("e.g. {example}",
                                                                                      example="29885012345678"),
                                          key="customer_id_input")
-if typed.strip() != asked:
-    shell.set_params(id=typed.strip() or None)
+if shell.clean(typed) != asked:
+    shell.set_params(id=shell.clean(typed) or None)
     st.rerun()
 if not asked:
     st.info(t("Enter a customer ID, or open one from the Customers page (every customer ID there links here)."))
     st.stop()
-if not asked.isdigit():
-    st.error(t("“{value}” is not a customer ID: IDs are whole numbers.", value=asked))
+# isdecimal, not isdigit: int() reads full-width digits (１２３) but not superscripts (²).
+if not asked.isdecimal() or len(asked) > 19 or int(asked) > MAX_CUSTOMER_ID:
+    st.error(t("“{value}” is not a customer ID: IDs are whole numbers of at most 19 digits, such as {example}.",
+               value=asked if len(asked) <= 40 else asked[:40] + "…", example="29885012345678"))
     st.stop()
 
 customer_id = int(asked)

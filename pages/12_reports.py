@@ -25,7 +25,7 @@ if not widgets.load_marker(loaded, tz) or loaded.value is None:
     st.stop()
 stored, buildable = loaded.value["stored"], loaded.value["buildable"]
 
-if not shell.is_wall():
+if shell.can("operator"):
     with st.expander(t("Build a report now"), expanded=stored.empty):
         if not buildable:
             st.info(t("No complete week in the data yet: a report covers a whole week, Monday to Sunday."))

@@ -18,7 +18,12 @@ widgets.freshness_badge(fresh, tz, settings.refresh_seconds)
 if fresh.data_minute is None:
     st.stop()
 
-asked = (shell.param("sku") or "").strip()
+MAX_QUERY = 200  # characters in the search box; product IDs are much shorter
+asked = shell.param("sku") or ""
+if len(asked) > MAX_QUERY:
+    st.error(t("The link's product ID has {n:,} characters, more than any product ID: type the ID or part of the "
+               "name in the box instead.", n=len(asked)))
+    asked = ""
 if "product_open" in st.session_state:  # a product chosen last run: the box shows its ID
     st.session_state["product_query"] = st.session_state.pop("product_open")
 
@@ -30,16 +35,17 @@ def open_product(sku: str) -> None:
 
 
 search, pick = st.columns([1, 2])
-typed = search.text_input(t("Product ID or name"), value=asked, max_chars=200, key="product_query",
+typed = search.text_input(t("Product ID or name"), value=asked, max_chars=MAX_QUERY, key="product_query",
                           placeholder=t("e.g. APP-1996 or silk dress"))
-typed = typed.strip()
+typed = shell.clean(typed)
 if typed and typed != asked:
     found = loaders.product_search(settings.db_url, typed)
     exact = found[found["sku"].str.lower() == typed.lower()]
     if len(exact):
         open_product(exact.iloc[0]["sku"])
     if found.empty:
-        st.warning(t("No product ID or name contains “{text}”.", text=typed))
+        st.warning(t("No product ID or name contains “{typed}”: check the spelling or type a shorter part of it.",
+                     typed=typed))
     else:
         skus = {f"{row.sku} · {row.name} ({row.category})": row.sku for row in found.itertuples()}
         chosen = pick.selectbox(t("Matching products"), list(skus), index=None,

@@ -7,7 +7,7 @@ from cockpit.logistics import SUPPLIER_DAYS, WINDOWS
 from cockpit.ui import loaders, shell, widgets
 from cockpit.ui import logistics_charts as lc
 from cockpit.ui.i18n import t
-from cockpit.ui.product_charts import share
+from cockpit.ui.product_charts import hours_text, share
 from models.logistics import COST_SHARE_PROBLEM, SPREAD_PROBLEM_DAYS
 
 shell.require_frame()
@@ -87,6 +87,17 @@ left, right = st.columns(2)
 with left:
     widgets.show_figure(lc.returns_figure(value["returns_by_channel"]))
 right.dataframe(lc.returns_table(value["returns_by_channel"]), hide_index=True, width="stretch")
+flow = value["returns_flow"]
+tiles = st.columns(4)
+tiles[0].metric(t("Back on sale"), share(flow["back_on_sale_share"]),
+                help=t("{units} units inspected and back on sale, of the returns whose fate is known.",
+                       units=f"{flow['back_on_sale_units']:,}"))
+tiles[1].metric(t("Scrapped"), share(flow["scrapped_share"]), help=t("{units} units not fit to sell again.",
+                                                                       units=f"{flow['scrapped_units']:,}"))
+tiles[2].metric(t("Awaiting inspection"), f"{flow['awaiting_units']:,}")
+tiles[3].metric(t("Received to back on sale"), hours_text(flow["hours_to_back_median"]),
+                help=t("Median time from a return's arrival to its units being on sale again; 90% within {p90}.",
+                       p90=hours_text(flow["hours_to_back_p90"])))
 
 st.subheader(t("Suppliers"))
 st.caption(t("Replenishment orders placed in the last {days} days: lead time from order to receipt, share received by "

@@ -7,7 +7,8 @@ import streamlit as st
 from cockpit.assortment import NEW_PRODUCT_DAYS
 from cockpit.timebuckets import day_start_minute, local_day_of
 from cockpit.ui import assortment_charts as ac
-from cockpit.ui import loaders, shell, widgets
+from cockpit.actions import CLEARANCE_DISCOUNT_PCT, CLEARANCE_MAX_DAYS
+from cockpit.ui import action_dialogs, loaders, shell, widgets
 from cockpit.ui.i18n import t
 from cockpit.ui.product_charts import SKU_LINK, share
 from models.assortment import INCUBATION_DAYS, INCUBATION_TARGET, SLOW_MOVER_PROBLEM
@@ -17,6 +18,7 @@ settings = loaders.settings()
 tz = settings.tz
 
 st.title(t("Products"))
+action_dialogs.show_last_result()
 fresh = loaders.freshness(settings.db_url, settings.refresh_seconds)
 widgets.freshness_badge(fresh, tz, settings.refresh_seconds)
 if fresh.data_minute is None:
@@ -37,7 +39,7 @@ tiles[0].metric(t("Slow movers"), share(value["slow_mover_share"]),
 tiles[1].metric(t("Stock-out rate (target {target})", target=share(settings.target_stockout_rate)),
                 share(value["stockout_rate"]))
 tiles[2].metric(t("Stock turnover (target {days:g} days)", days=settings.target_turnover_days),
-                t("{days} days", days=ac.days_text(value["turnover_days"])))
+                t("{days} days", days=ac.days_text(value["turnover_days"], "")))
 tiles[3].metric(t("New products succeeding"), share(value["incubation_success_rate"]),
                 help=t("Of the products launched in the last {days} days and past their first {weeks} weeks, the "
                        "share that sold at least {target} of their category's usual pace.", days=NEW_PRODUCT_DAYS,
@@ -57,10 +59,36 @@ right.dataframe(ac.category_table(value["categories"], settings.target_stockout_
                 width="stretch")
 
 st.subheader(t("Slow movers"))
-if value["slow_movers"].empty:
+slow = value["slow_movers"]
+if slow.empty:
     st.success(t("Every stocked SKU sold in the last {days} days.", days=slow_days))
 else:
-    st.dataframe(ac.slow_table(value["slow_movers"]), hide_index=True, width="stretch", column_config={"sku": SKU_LINK})
+    st.dataframe(ac.slow_table(slow), hide_index=True, width="stretch", column_config={"sku": SKU_LINK})
+if not slow.empty and shell.can("operator"):
+    with st.form("products_clearance", border=True):
+        st.markdown(t("**Clear a slow mover**: a flash sale puts it on the front page, a community clearance in the "
+                      "shop's community groups. Its price and demand change from the next refresh."))
+        cols = st.columns([3, 2, 2, 1])
+        sku = cols[0].selectbox(t("Product"), slow["sku"].tolist(), key="products_clear_sku",
+                                format_func=lambda s: ac.slow_label(slow, s))
+        suggested = slow.set_index("sku").loc[sku, "suggestion"]
+        kind = cols[1].selectbox(t("Kind"), list(ac.SUGGESTIONS), key="products_clear_kind",
+                                 index=list(ac.SUGGESTIONS).index(suggested), format_func=lambda k: t(ac.SUGGESTIONS[k]))
+        discount = cols[2].slider(t("Discount (%)"), *CLEARANCE_DISCOUNT_PCT, value=30, step=5, key="products_clear_pct")
+        days = cols[3].number_input(t("Days"), min_value=1, max_value=CLEARANCE_MAX_DAYS, value=3,
+                                    key="products_clear_days")
+        st.form_submit_button(t("Start clearance…"), type="primary", on_click=action_dialogs.request_from_form,
+                              args=("clearance",), kwargs={"sku": "products_clear_sku", "clearance_kind": "products_clear_kind",
+                                                           "discount_pct": "products_clear_pct",
+                                                           "days": "products_clear_days"})
+
+running = value["clearances"]
+if not running.empty:
+    st.subheader(t("Clearances"))
+    st.dataframe(ac.clearance_table(running, tz), hide_index=True, width="stretch", column_config={"sku": SKU_LINK})
+    for row in running[running["running"]].itertuples() if shell.can("operator") else ():
+        st.button(t("End the clearance of {sku}", sku=row.sku), key=f"products_end_{row.clearance_id}",
+                  on_click=action_dialogs.request, kwargs={"kind": "end_clearance", "sku": row.sku})
 
 st.subheader(t("New products"))
 new = value["new_products"]
@@ -94,3 +122,4 @@ else:
 left, right = st.columns([3, 2])
 left.dataframe(ac.trend_table(trends["terms"]), hide_index=True, width="stretch")
 right.dataframe(ac.category_trend_table(trends["categories"]), hide_index=True, width="stretch")
+action_dialogs.render_pending()

@@ -36,7 +36,9 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         install_sqlite_transaction_control(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # A server that does not answer (a network cut, not a refusal) fails a connection after
+    # 10 s instead of hanging the refresh or a page; the scheduler then backs off and retries.
+    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
 
 
 _ENGINES: dict[str, Engine] = {}

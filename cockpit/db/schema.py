@@ -373,6 +373,22 @@ class ActionLog(Base):
     message: Mapped[str] = mapped_column(Text, default="")
 
 
+class Clearance(Base):
+    """A clearance of a slow mover, started through actions.start_clearance (action_id, one
+    per action): a flash sale or a community clearance at discount_pct off from start_ts_utc
+    until end_ts_utc (ended early by moving end_ts_utc)."""
+
+    __tablename__ = "clearances"
+    clearance_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # flash_sale | community_clearance
+    discount_pct: Mapped[float] = mapped_column(Float)
+    start_ts_utc: Mapped[int] = mapped_column(BigInteger)
+    end_ts_utc: Mapped[int] = mapped_column(BigInteger, index=True)
+    action_id: Mapped[int] = mapped_column(Integer, unique=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
 # --- ingestion bookkeeping ------------------------------------------------------------------
 
 class IngestWatermark(Base):
@@ -445,6 +461,53 @@ class Setting(Base):
     __tablename__ = "settings"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+# --- sign-in and roles (cockpit.auth) --------------------------------------------------------
+
+class User(Base):
+    """Who may sign in and with which role (viewer, operator, admin). password_hash is an
+    argon2id hash (None for users who only sign in through OpenID Connect)."""
+
+    __tablename__ = "users"
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)  # an OIDC user's email
+    password_hash: Mapped[str | None] = mapped_column(Text, nullable=True)
+    role: Mapped[str] = mapped_column(String(16))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_ts_utc: Mapped[int] = mapped_column(BigInteger)
+    updated_ts_utc: Mapped[int] = mapped_column(BigInteger)
+
+
+class SignInAttempt(Base):
+    """Every sign-in attempt (outcome ok, bad_password, unknown_user, disabled, locked): the
+    per-user rate limit counts the failures here."""
+
+    __tablename__ = "sign_in_attempts"
+    attempt_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ts_utc: Mapped[int] = mapped_column(BigInteger)
+    username: Mapped[str] = mapped_column(String(100))
+    outcome: Mapped[str] = mapped_column(String(16))
+
+
+class AuthSession(Base):
+    """A signed-in browser session: only the SHA-256 of its random token is stored."""
+
+    __tablename__ = "auth_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), index=True)
+    created_ts_utc: Mapped[int] = mapped_column(BigInteger)
+    expires_ts_utc: Mapped[int] = mapped_column(BigInteger)
+    ended_ts_utc: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # signed out
+
+
+class DisplayToken(Base):
+    """A read-only wall-screen token (revocable); only the SHA-256 of the token is stored."""
+
+    __tablename__ = "display_tokens"
+    label: Mapped[str] = mapped_column(String(100), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_ts_utc: Mapped[int] = mapped_column(BigInteger)
+    revoked_ts_utc: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 # --- pre-aggregated metrics (the tables the pages read) -------------------------------------
@@ -639,5 +702,6 @@ Index("ix_orders_campaign_ts", Order.campaign_id, Order.ts_utc)
 Index("ix_alerts_rule_entity", Alert.rule_id, Alert.entity_id)
 Index("ix_stock_movements_sku_wh", StockMovement.sku, StockMovement.warehouse_id)
 Index("ix_shipments_delivered", Shipment.delivered_ts_utc)
+Index("ix_sign_in_attempts_username_ts", SignInAttempt.username, SignInAttempt.ts_utc)
 
 TABLES = Base.metadata.tables

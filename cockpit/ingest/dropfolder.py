@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -35,6 +37,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from cockpit.db.dialect import insert_ignore
 from cockpit.db.schema import (
+    AdSpend,
     Campaign,
     Channel,
     ImportedFile,
@@ -58,6 +61,8 @@ KINDS = {
 }
 TRUE_WORDS, FALSE_WORDS = ("true", "1", "yes"), ("false", "0", "no")
 SUFFIXES = (".csv", ".parquet")
+INT_MAX, BIGINT_MAX = 2**31 - 1, 2**63 - 1  # the largest whole numbers an INTEGER and a BIGINT column hold
+MAX_EPOCH_S = 10**11  # about the year 5100: a larger number is epoch milliseconds or no time at all
 
 
 class ImportError_(ValueError):
@@ -108,19 +113,19 @@ def _parse_ts(values: pd.Series, tz: ZoneInfo) -> pd.Series:
     """Epoch seconds (Int64, NA where unreadable) from ISO text or integer epoch seconds."""
     numeric = pd.to_numeric(values, errors="coerce")
     out = pd.Series(pd.NA, index=values.index, dtype="Int64")
-    is_epoch = numeric.notna()
+    is_number = numeric.notna()
+    is_epoch = is_number & (numeric.abs() < MAX_EPOCH_S)  # infinities and huge numbers are no time
     out[is_epoch] = numeric[is_epoch].astype("int64")
-    text = values[~is_epoch & values.notna()]
-    if not text.empty:
-        parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
-        for index, raw in text.items():
+    for index, raw in values[~is_number & values.notna()].items():
+        try:
             stamp = pd.to_datetime(raw, errors="coerce")
-            if stamp is pd.NaT or pd.isna(stamp):
-                continue
-            stamp = stamp.tz_localize(tz) if stamp.tzinfo is None else stamp
-            parsed[index] = stamp.tz_convert("UTC")
-        good = parsed.notna()
-        out[good[good].index] = (parsed[good].astype("int64") // 10**9).astype("int64")
+            if not pd.isna(stamp) and stamp.tzinfo is None:
+                # A naive time in a daylight-saving gap or overlap names no single instant.
+                stamp = stamp.tz_localize(tz, nonexistent="NaT", ambiguous="NaT")
+            if not pd.isna(stamp):
+                out[index] = math.floor(stamp.timestamp())
+        except (ValueError, OverflowError):  # beyond the calendar pandas knows (e.g. year 1 shifted to UTC)
+            continue
     return out
 
 
@@ -135,17 +140,36 @@ class _Checker:
         mask = mask.fillna(True).astype(bool)
         self.problems[mask] = self.problems[mask] + reason + "; "
 
-    def number(self, column: str, *, integer: bool = False, minimum: float | None = None, required: bool = True):
+    def number(self, column: str, *, integer: bool = False, minimum: float | None = None,
+               maximum: int = BIGINT_MAX, required: bool = True) -> pd.Series:
+        """The column's numbers (NA where missing or unreadable). With `integer`, whole numbers
+        up to `maximum` (the largest the column holds), as exact Int64 (NA beyond a BIGINT)."""
         raw = self.frame[column] if column in self.frame else pd.Series(pd.NA, index=self.frame.index, dtype="string")
         values = pd.to_numeric(raw, errors="coerce")
         if required:
             self.flag(raw.isna(), f"{column} is missing")
         self.flag(raw.notna() & values.isna(), f"{column} is not a number")
+        finite = (values.notna() & np.isfinite(values.astype("float64"))).fillna(False).astype(bool)
+        whole = finite & (values % 1 == 0).fillna(False).astype(bool)
         if integer:
-            self.flag(values.notna() & (values % 1 != 0), f"{column} is not a whole number")
+            self.flag(finite & ~whole, f"{column} is not a whole number")
         if minimum is not None:
             self.flag(values.notna() & (values < minimum), f"{column} is below {minimum:g}")
-        self.flag(values.notna() & ~np.isfinite(values.astype("float64")), f"{column} is not finite")
+        if integer:
+            exact = _exact_whole(raw, values, whole)
+            # A whole number beyond a BIGINT is NA in `exact`: above the maximum when positive.
+            too_big = (exact > maximum).fillna(False).astype(bool) | (exact.isna() & (values > 0).fillna(False))
+            self.flag(whole & too_big, f"{column} is above {maximum}")
+        self.flag(values.notna() & ~finite, f"{column} is not finite")
+        return exact if integer else values
+
+    def text(self, column: str, max_length: int) -> pd.Series:
+        """The column's text, flagged where missing, longer than the column holds, or holding a NUL
+        character (which a PostgreSQL text cannot store)."""
+        values = self.frame[column]
+        self.flag(values.isna(), f"{column} is missing")
+        self.flag(values.str.len() > max_length, f"{column} is longer than {max_length} characters")
+        self.flag(values.str.contains("\x00", regex=False), f"{column} contains a NUL character")
         return values
 
     def known(self, column: str, allowed: set[str], what: str):
@@ -159,15 +183,31 @@ class _Checker:
         return self.problems == ""
 
 
+def _exact_whole(raw: pd.Series, values: pd.Series, whole: pd.Series) -> pd.Series:
+    """The whole numbers among `values` as Int64 (NA elsewhere and beyond a BIGINT). Those of
+    2**53 or more are read again from their text: through a float, a long id (marketplaces'
+    order numbers have 18-19 digits) would lose its last digits."""
+    out = pd.Series(pd.NA, index=values.index, dtype="Int64")
+    small = whole & (values.abs() < 2**53).fillna(False).astype(bool)
+    out[small] = values[small].astype("int64")
+    big = whole & ~small
+    if big.any():
+        exact = [int(Decimal(str(text).strip())) for text in raw[big]]
+        out[big] = [x if -BIGINT_MAX - 1 <= x <= BIGINT_MAX else pd.NA for x in exact]
+    return out
+
+
 def _reference(conn: Connection, column) -> set[str]:
     return set(conn.execute(select(column)).scalars())
 
 
-def _existing_orders(conn: Connection, order_ids: pd.Series) -> set[int]:
-    ids = [int(x) for x in order_ids.dropna().unique()]
-    found: set[int] = set()
+def _existing(conn: Connection, column, keys: pd.Series, *also) -> set:
+    """The keys (Int64) already in `column`; with `also` columns, (key, *also) tuples."""
+    ids = [int(x) for x in keys.dropna().unique()]
+    found: set = set()
     for start in range(0, len(ids), 5000):
-        found.update(conn.execute(select(Order.order_id).where(Order.order_id.in_(ids[start : start + 5000]))).scalars())
+        rows = conn.execute(select(column, *also).where(column.in_(ids[start : start + 5000])))
+        found.update(rows.scalars() if not also else (tuple(row) for row in rows))
     return found
 
 
@@ -180,24 +220,27 @@ def _validate_orders(conn: Connection, frame: pd.DataFrame, tz: ZoneInfo) -> tup
     check.known("channel", _reference(conn, Channel.channel), "channel")
     check.known("sku", _reference(conn, Product.sku), "SKU")
     check.known("warehouse_id", _reference(conn, Warehouse.warehouse_id), "warehouse")
-    check.flag(frame["region"].isna(), "region is missing")
+    check.text("region", 64)
     check.flag(~frame["status"].isin(["paid", "cancelled"]), "status must be paid or cancelled")
-    qty = check.number("qty", integer=True, minimum=1)
+    qty = check.number("qty", integer=True, minimum=1, maximum=INT_MAX)
     unit_price = check.number("unit_price", minimum=0)
     unit_cost = check.number("unit_cost", minimum=0, required=False)
     discount = check.number("discount", minimum=0, required=False)
-    line_no = check.number("line_no", integer=True, minimum=1, required=False)
+    line_no = check.number("line_no", integer=True, minimum=1, maximum=INT_MAX, required=False)
     campaigns = _reference(conn, Campaign.campaign_id)
     if "campaign_id" in frame:
         check.flag(frame["campaign_id"].notna() & ~frame["campaign_id"].isin(list(campaigns)), "unknown campaign")
     # An order's lines must agree on the order's own fields, or the order cannot be kept.
     header = ["customer_id", "ts", "channel", "region", "warehouse_id", "status"]
-    disagree = frame.groupby(order_id)[header].transform("nunique").gt(1).any(axis=1)
-    check.flag(disagree, "lines of this order_id disagree on customer, time, channel, region, warehouse or status")
+    known = order_id.notna()
+    if known.any():  # (grouping rows none of which has a readable order_id fails in pandas)
+        disagree = frame[known].groupby(order_id[known])[header].transform("nunique").gt(1).any(axis=1)
+        check.flag(disagree.reindex(frame.index, fill_value=False),
+                   "lines of this order_id disagree on customer, time, channel, region, warehouse or status")
     if line_no.notna().any():
         check.flag(pd.Series(list(zip(order_id, line_no)), index=frame.index).duplicated(keep=False) & line_no.notna(),
                    "duplicate line_no within order")
-    check.flag(order_id.isin(list(_existing_orders(conn, order_id))), "order_id already in the database")
+    check.flag(order_id.isin(list(_existing(conn, Order.order_id, order_id))), "order_id already in the database")
     good = check.good
     lines = pd.DataFrame({
         "order_id": order_id[good].astype("int64"), "sku": frame["sku"][good].astype(str),
@@ -237,11 +280,15 @@ def _validate_ad_spend(conn: Connection, frame: pd.DataFrame, tz: ZoneInfo) -> t
     ts = _parse_ts(frame["ts"], tz)
     check.flag(ts.isna(), "ts is not a time")
     spend = check.number("spend", minimum=0)
-    impressions = check.number("impressions", integer=True, minimum=0, required=False)
-    clicks = check.number("clicks", integer=True, minimum=0, required=False)
+    impressions = check.number("impressions", integer=True, minimum=0, maximum=INT_MAX, required=False)
+    clicks = check.number("clicks", integer=True, minimum=0, maximum=INT_MAX, required=False)
     minute = ts // 60
-    check.flag(pd.Series(list(zip(frame["campaign_id"], minute)), index=frame.index).duplicated(keep=False),
-               "duplicate campaign and minute")
+    pairs = pd.Series(list(zip(frame["campaign_id"], minute)), index=frame.index)
+    check.flag(pairs.duplicated(keep=False), "duplicate campaign and minute")
+    # Inserted, such a row would be skipped: the report would count a row the database lacks.
+    spent = _existing(conn, AdSpend.minute_utc, minute, AdSpend.campaign_id)
+    check.flag(pairs.map(lambda pair: (pair[1], pair[0]) in spent),
+               "spend for this campaign and minute already in the database")
     good = check.good
     spend_rows = pd.DataFrame({
         "campaign_id": frame["campaign_id"][good].astype(str), "minute_utc": minute[good].astype("int64"),
@@ -259,14 +306,13 @@ def _validate_service_contacts(conn: Connection, frame: pd.DataFrame, tz: ZoneIn
     ts = _parse_ts(frame["ts"], tz)
     check.flag(ts.isna(), "ts is not a time")
     for column in ("channel", "reason"):
-        check.flag(frame[column].isna(), f"{column} is missing")
-        check.flag(frame[column].str.len() > 32, f"{column} is longer than 32 characters")
+        check.text(column, 32)
     handled_by = frame["handled_by"].str.strip().str.lower()
     check.flag(~handled_by.isin(["bot", "human"]), "handled_by must be bot or human")
     resolved_text = frame["resolved"].str.strip().str.lower()
     check.flag(~resolved_text.isin(TRUE_WORDS + FALSE_WORDS), "resolved must be true or false")
     resolved = resolved_text.isin(TRUE_WORDS)
-    wait = check.number("first_response_s", integer=True, minimum=0, required=False)
+    wait = check.number("first_response_s", integer=True, minimum=0, maximum=INT_MAX, required=False)
     check.flag((handled_by == "bot") & wait.notna(), "first_response_s is a person's answer: leave it empty for the bot")
     if "resolved_ts" in frame:
         resolved_ts = _parse_ts(frame["resolved_ts"], tz)
@@ -276,11 +322,7 @@ def _validate_service_contacts(conn: Connection, frame: pd.DataFrame, tz: ZoneIn
     else:
         resolved_ts = pd.Series(pd.NA, index=frame.index, dtype="Int64")
     check.flag(contact_id.duplicated(keep=False) & contact_id.notna(), "duplicate contact_id")
-    ids = [int(x) for x in contact_id.dropna().unique()]
-    known: set[int] = set()
-    for start in range(0, len(ids), 5000):
-        known.update(conn.execute(select(ServiceContact.contact_id).where(
-            ServiceContact.contact_id.in_(ids[start : start + 5000]))).scalars())
+    known = _existing(conn, ServiceContact.contact_id, contact_id)
     check.flag(contact_id.isin(list(known)), "contact_id already in the database")
     good = check.good
     contacts = pd.DataFrame({
@@ -297,9 +339,9 @@ def _apply_stock_snapshot(conn: Connection, frame: pd.DataFrame, tz: ZoneInfo, r
     check = _Checker(frame)
     check.known("sku", _reference(conn, Product.sku), "SKU")
     check.known("warehouse_id", _reference(conn, Warehouse.warehouse_id), "warehouse")
-    on_hand = check.number("on_hand", integer=True, minimum=0)
-    safety = check.number("safety_stock", integer=True, minimum=0, required=False)
-    reorder = check.number("reorder_point", integer=True, minimum=0, required=False)
+    on_hand = check.number("on_hand", integer=True, minimum=0, maximum=INT_MAX)
+    safety = check.number("safety_stock", integer=True, minimum=0, maximum=INT_MAX, required=False)
+    reorder = check.number("reorder_point", integer=True, minimum=0, maximum=INT_MAX, required=False)
     lead = check.number("lead_time_days", minimum=0, required=False)
     ts = _parse_ts(frame["ts"], tz) if "ts" in frame else pd.Series(int(time.time()), index=frame.index, dtype="Int64")
     check.flag(ts.isna(), "ts is not a time")

@@ -16,6 +16,7 @@ from cockpit.db.dialect import insert_ignore
 from cockpit.db.frames import to_frame
 from cockpit.db.schema import (
     Campaign,
+    Clearance,
     Customer,
     IngestWatermark,
     Order,
@@ -172,7 +173,23 @@ def load_state(
     return simulator.SimState(
         customers=customers, stock=stock, open_replenishments=open_replenishments, paused_campaigns=paused,
         recent_deliveries=recent, lost_customers=None if seed is None else _cached_lost_customers(conn, seed, cache),
+        clearances=_clearances(conn),
     )
+
+
+def _clearances(conn: Connection) -> pd.DataFrame | None:
+    """The clearances the team started that have not ended before the ingested minute (the
+    simulator prices and sells their SKUs accordingly); None when there are none."""
+    mark = read_watermark(conn)
+    since = 0 if mark is None else mark[0] * 60
+    rows = conn.execute(
+        select(Clearance.sku, Clearance.kind, Clearance.discount_pct, Clearance.start_ts_utc, Clearance.end_ts_utc)
+        .where(Clearance.end_ts_utc > since)
+    ).all()
+    if not rows:
+        return None
+    return pd.DataFrame(rows, columns=list(simulator.CLEARANCE_COLUMNS)).astype(
+        {"discount_pct": "float64", "start_ts_utc": "int64", "end_ts_utc": "int64"})
 
 
 def _cached_lost_customers(conn: Connection, seed: int, cache: dict | None) -> pd.DataFrame:

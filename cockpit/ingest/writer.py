@@ -46,7 +46,8 @@ INSERT_FRAMES = (
     "service_contacts",
     "searches",
 )
-UPDATE_FRAMES = ("deliveries", "replenishment_receipts", "stock_adjustments")
+# Frames without a table of their own: they update rows or only move stock.
+UPDATE_FRAMES = ("deliveries", "replenishment_receipts", "stock_adjustments", "return_restocks")
 # The column that dates each frame's rows (what "already happened" is measured on).
 TIME_COLUMNS = {
     "customers": "created_ts_utc",
@@ -65,6 +66,7 @@ TIME_COLUMNS = {
     "deliveries": "delivered_ts_utc",
     "replenishment_receipts": "received_ts_utc",
     "stock_adjustments": "ts_utc",
+    "return_restocks": "ts_utc",
     "service_contacts": "ts_utc",
     "searches": "ts_utc",
 }
@@ -214,20 +216,6 @@ def _apply_order_lifecycle(conn: Connection, frames: dict[str, pd.DataFrame]) ->
         _execute_rows(conn, stmt, first_return, {"order_id": "o_id", "ts_utc": "r_ts"})
 
 
-def _order_warehouses(conn: Connection, frames: dict[str, pd.DataFrame], order_ids: np.ndarray) -> pd.Series:
-    """warehouse_id by order_id, from the batch where present, else from the database."""
-    known = pd.Series(dtype="object")
-    orders = frames.get("orders")
-    if orders is not None and not orders.empty:
-        known = orders.set_index("order_id")["warehouse_id"]
-    missing = [int(o) for o in np.unique(order_ids) if o not in known.index]
-    if missing:
-        found = conn.execute(select(Order.order_id, Order.warehouse_id).where(Order.order_id.in_(missing))).all()
-        if found:
-            known = pd.concat([known, pd.Series({o: w for o, w in found})])
-    return known
-
-
 def _movements(sku, warehouse_id, ts_utc, qty_delta, reason: str, ref_id) -> pd.DataFrame:
     return pd.DataFrame({
         "sku": sku, "warehouse_id": warehouse_id, "ts_utc": ts_utc.astype("int64"),
@@ -236,8 +224,8 @@ def _movements(sku, warehouse_id, ts_utc, qty_delta, reason: str, ref_id) -> pd.
 
 
 def stock_movement_rows(conn: Connection, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The stock movements a batch implies: sales of paid order lines, resellable returns,
-    replenishment receipts and adjustments; columns as in stock_movements."""
+    """The stock movements a batch implies: sales of paid order lines, inspected resellable
+    returns back on sale, replenishment receipts and adjustments; columns as in stock_movements."""
     parts = []
     orders, lines = frames.get("orders"), frames.get("order_lines")
     if orders is not None and lines is not None and not lines.empty:
@@ -245,13 +233,12 @@ def stock_movement_rows(conn: Connection, frames: dict[str, pd.DataFrame]) -> pd
         sold = lines.merge(paid, on="order_id")
         parts.append(_movements(sold["sku"], sold["warehouse_id"], sold["paid_ts_utc"], -sold["qty"], "sale",
                                 sold["order_id"].astype(str) + ":" + sold["line_no"].astype(str)))
-    returns = frames.get("returns")
-    if returns is not None and not returns.empty:
-        back = returns[returns["resellable"].astype(bool)]
-        if not back.empty:
-            warehouses = back["order_id"].map(_order_warehouses(conn, frames, back["order_id"].to_numpy()))
-            parts.append(_movements(back["sku"], warehouses, back["ts_utc"], back["qty"], "return",
-                                    back["return_id"]).dropna(subset=["warehouse_id"]))
+    # A resellable return is back on the shelf when the returns centre has inspected it: the
+    # movement's time is that, and its ref_id the return's id (time to back on sale).
+    restocks = frames.get("return_restocks")
+    if restocks is not None and not restocks.empty:
+        parts.append(_movements(restocks["sku"], restocks["warehouse_id"], restocks["ts_utc"], restocks["qty"],
+                                "return", restocks["return_id"]))
     receipts = frames.get("replenishment_receipts")
     if receipts is not None and not receipts.empty:
         merged = receipts.merge(_replenishment_targets(conn, receipts["replenishment_id"].tolist()), on="replenishment_id")

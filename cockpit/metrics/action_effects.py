@@ -9,11 +9,12 @@ import pandas as pd
 from sqlalchemy import Connection, func, select
 
 from cockpit.db.frames import to_frame
-from cockpit.db.schema import ActionLog, AggCampaignMinute, AggSkuHour, ReplenishmentOrder
+from cockpit.db.schema import ActionLog, AggCampaignMinute, AggSkuHour, Clearance, ReplenishmentOrder
 
-MEASURED_VERBS = ("pause_campaign", "resume_campaign", "replenish_sku")
+MEASURED_VERBS = ("pause_campaign", "resume_campaign", "replenish_sku", "start_clearance")
 ACTION_COLUMNS = ["action_id", "ts_utc", "verb", "entity_id", "after_json"]
 ORDER_COLUMNS = ["replenishment_id", "status", "expected_ts_utc", "received_ts_utc"]
+CLEARANCE_COLUMNS = ["action_id", "sku", "kind", "discount_pct", "start_ts_utc", "end_ts_utc"]
 
 
 def measured_actions(conn: Connection, *, limit: int = 50, entity_id: str | None = None,
@@ -85,6 +86,28 @@ def sku_hourly(conn: Connection, sku: str, warehouse_id: str, start_hour: int, e
                AggSkuHour.hour_utc >= int(start_hour), AggSkuHour.hour_utc < int(end_hour))
     ).all()
     return _filled(to_frame(rows, ["hour_utc", "units_sold"]), start_hour, end_hour)
+
+
+def clearances(conn: Connection, action_ids: list[int]) -> pd.DataFrame:
+    """The clearances the actions started: CLEARANCE_COLUMNS (epoch seconds)."""
+    if not action_ids:
+        return pd.DataFrame(columns=CLEARANCE_COLUMNS)
+    rows = conn.execute(
+        select(Clearance.action_id, Clearance.sku, Clearance.kind, Clearance.discount_pct, Clearance.start_ts_utc,
+               Clearance.end_ts_utc).where(Clearance.action_id.in_(sorted({int(a) for a in action_ids})))
+    ).all()
+    return to_frame(rows, CLEARANCE_COLUMNS)
+
+
+def sku_total_hourly(conn: Connection, sku: str, start_hour: int, end_hour: int) -> pd.DataFrame:
+    """A SKU's units sold and revenue per hour of [start_hour, end_hour), all warehouses:
+    columns hour_utc, units_sold, revenue (from agg_sku_hour)."""
+    rows = conn.execute(
+        select(AggSkuHour.hour_utc, func.sum(AggSkuHour.units_sold), func.sum(AggSkuHour.revenue))
+        .where(AggSkuHour.sku == sku, AggSkuHour.hour_utc >= int(start_hour), AggSkuHour.hour_utc < int(end_hour))
+        .group_by(AggSkuHour.hour_utc)
+    ).all()
+    return _filled(to_frame(rows, ["hour_utc", "units_sold", "revenue"]), start_hour, end_hour)
 
 
 def _filled(frame: pd.DataFrame, start_hour: int, end_hour: int) -> pd.DataFrame:

@@ -7,10 +7,20 @@ Delivered parcels come from weekly.deliveries (the same rows the weekly report r
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, String, and_, case, cast, func, select
 
 from cockpit.db.frames import to_frame
-from cockpit.db.schema import Order, OrderLine, Product, ReplenishmentOrder, Return, Shipment, Supplier, Warehouse
+from cockpit.db.schema import (
+    Order,
+    OrderLine,
+    Product,
+    ReplenishmentOrder,
+    Return,
+    Shipment,
+    StockMovement,
+    Supplier,
+    Warehouse,
+)
 from cockpit.metrics.traffic import typed
 
 IN_FLIGHT_COLUMNS = {"shipment_id": "int64", "order_id": "int64", "warehouse_id": "str", "tier": "str",
@@ -18,6 +28,8 @@ IN_FLIGHT_COLUMNS = {"shipment_id": "int64", "order_id": "int64", "warehouse_id"
 COST_COLUMNS = {"tier": "str", "region": "str", "carrier": "str", "parcels": "int64", "cost": "float64"}
 CHANNEL_RETURN_COLUMNS = {"channel": "str", "units_sold": "int64", "units_returned": "int64",
                           "resellable_units": "int64", "refunds": "float64"}
+RETURN_FLOW_COLUMNS = {"return_id": "int64", "channel": "str", "qty": "int64", "ts_utc": "int64",
+                       "resellable": "bool", "back_on_sale_ts_utc": "Int64"}
 SUPPLIER_ORDER_COLUMNS = {"replenishment_id": "str", "supplier_id": "str", "supplier": "str", "sku": "str",
                           "warehouse_id": "str", "qty": "int64", "qty_received": "Int64", "status": "str",
                           "created_ts_utc": "int64", "expected_ts_utc": "int64", "received_ts_utc": "Int64"}
@@ -73,6 +85,29 @@ def returns_by_channel(conn: Connection, start_minute: int, end_minute: int) -> 
         to_frame(back, ["channel", "units_returned", "resellable_units", "refunds"]), on="channel", how="outer")
     frame = frame.fillna({"units_sold": 0, "units_returned": 0, "resellable_units": 0, "refunds": 0.0})
     return typed(frame.sort_values("channel", kind="stable").reset_index(drop=True), CHANNEL_RETURN_COLUMNS)
+
+
+def returns_flow(conn: Connection, start_minute: int, end_minute: int, as_of_minute: int) -> pd.DataFrame:
+    """The returns received in the window, one row each (RETURN_FLOW_COLUMNS): the sales
+    channel of its order, units, when it was received, whether it can be sold again, and when
+    it was back on sale (the time of its "return" stock movement, which the returns centre
+    books after inspection; empty while it awaits inspection as of as_of_minute, and for a
+    scrapped one)."""
+    start_ts, end_ts, as_of_ts = int(start_minute) * 60, int(end_minute) * 60, (int(as_of_minute) + 1) * 60
+    back = (
+        select(StockMovement.ref_id, func.min(StockMovement.ts_utc).label("ts_utc"))
+        .where(StockMovement.reason == "return", StockMovement.ts_utc < as_of_ts)
+        .group_by(StockMovement.ref_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(Return.return_id, Order.channel, Return.qty, Return.ts_utc, Return.resellable, back.c.ts_utc)
+        .join(Order, Order.order_id == Return.order_id)
+        .outerjoin(back, and_(Return.resellable, back.c.ref_id == cast(Return.return_id, String)))
+        .where(Return.ts_utc >= start_ts, Return.ts_utc < end_ts)
+        .order_by(Return.ts_utc, Return.return_id)
+    ).all()
+    return typed(to_frame(rows, list(RETURN_FLOW_COLUMNS)), RETURN_FLOW_COLUMNS)
 
 
 def supplier_orders(conn: Connection, start_minute: int, end_minute: int) -> pd.DataFrame:

@@ -220,6 +220,11 @@ def engagement(conn: Connection, start: int, end: int) -> pd.DataFrame:
     return typed(frame, ENGAGEMENT_COLUMNS)
 
 
+def channel_exists(conn: Connection, channel: str) -> bool:
+    """Whether the channels table has `channel` (a drill-down link may name any text)."""
+    return conn.execute(select(Channel.channel).where(Channel.channel == channel)).first() is not None
+
+
 def channel_series(conn: Connection, channel: str, start: int, end: int, bucket_minutes: int = 10) -> pd.DataFrame:
     """One channel over [start, end) in buckets of bucket_minutes, zeros included (the last
     bucket may be shorter).

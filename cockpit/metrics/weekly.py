@@ -124,18 +124,6 @@ def deliveries(conn: Connection, start_minute: int, end_minute: int, *, sku: str
     return typed(to_frame(conn.execute(query).all(), list(DELIVERY_COLUMNS)), DELIVERY_COLUMNS)
 
 
-def shipping_cost(conn: Connection, start_minute: int, end_minute: int) -> pd.DataFrame:
-    """Shipping cost of the parcels shipped in the window, per warehouse tier: tier, parcels, cost."""
-    rows = conn.execute(
-        select(Warehouse.tier, func.count(), func.sum(Shipment.cost))
-        .select_from(Shipment)
-        .outerjoin(Warehouse, Warehouse.warehouse_id == Shipment.warehouse_id)
-        .where(Shipment.shipped_ts_utc >= int(start_minute) * 60, Shipment.shipped_ts_utc < int(end_minute) * 60)
-        .group_by(Warehouse.tier)
-    ).all()
-    return typed(to_frame(rows, ["tier", "parcels", "cost"]), {"tier": "str", "parcels": "int64", "cost": "float64"})
-
-
 def channel_roi_floors(conn: Connection) -> pd.DataFrame:
     """Per channel with campaigns, its campaigns' ROI floor weighted by their daily budgets:
     channel, roi_floor (what the channel's spend must return to pass the weekly report)."""

@@ -1,4 +1,5 @@
-"""One-click actions behind a confirmation dialog: replenish, pause/resume, acknowledge, snooze.
+"""One-click actions behind a confirmation dialog: replenish, pause/resume, acknowledge, snooze,
+start and end a clearance.
 
 The request is kept in session state until it is confirmed or dismissed, so a page-wide
 rerun re-opens the dialog instead of losing it. The idempotency key is derived from the
@@ -24,6 +25,13 @@ def request(kind: str, **payload) -> None:
     st.session_state[PENDING] = {"kind": kind, **payload}
 
 
+def request_from_form(action: str, **widget_keys: str) -> None:
+    """Form-submit callback: request `action` with each payload value read from the widget
+    whose session-state key is given (a callback sees the submitted values; the button's
+    return value does not survive every rerun)."""
+    request(action, **{name: st.session_state[key] for name, key in widget_keys.items()})
+
+
 def _dismiss() -> None:
     st.session_state.pop(PENDING, None)
 
@@ -33,6 +41,16 @@ def _finish(result: actions.ActionResult) -> None:
     st.session_state[LAST_RESULT] = result
     loaders.clear_after_action()
     st.rerun()
+
+
+def _confirmed(verb, verb_name: str, entity_id: str, state_token: str, *args) -> None:
+    """Confirm-button callback: do the action (before the rerun the click causes, so the
+    dialog closes on it and the result shows at the top of the page)."""
+    key = actions.intent_key(verb_name, entity_id, state_token)
+    result = _run(verb, *args, shell.actor(), key, time.time(), tz=loaders.settings().tz)
+    st.session_state.pop(PENDING, None)
+    st.session_state[LAST_RESULT] = result
+    loaders.clear_after_action()
 
 
 def _run(verb, *args, **kwargs) -> actions.ActionResult:
@@ -57,10 +75,11 @@ def show_last_result() -> None:
 def render_pending() -> None:
     """Open the dialog of the pending request, if any (call once, at the end of the page)."""
     pending = st.session_state.get(PENDING)
-    if pending is None or shell.is_wall():
+    if pending is None or not shell.can("operator"):
         return
     {"replenish": _replenish_dialog, "pause": _pause_dialog, "resume": _resume_dialog,
-     "acknowledge": _acknowledge_dialog, "snooze": _snooze_dialog}[pending["kind"]](pending)
+     "acknowledge": _acknowledge_dialog, "snooze": _snooze_dialog, "clearance": _clearance_dialog,
+     "end_clearance": _end_clearance_dialog}[pending["kind"]](pending)
 
 
 @st.dialog(t("Replenish stock"), on_dismiss=_dismiss)
@@ -75,8 +94,9 @@ def _replenish_dialog(pending: dict) -> None:
     cols[1].metric(t("On order"), f"{s.on_order:,}")
     cols[2].metric(t("Safety stock"), f"{s.safety_stock:,}")
     st.caption(s.explanation)
-    qty = st.number_input(t("Quantity to order"), min_value=1, value=max(1, int(s.suggested_qty)), step=1,
-                          key="replenish_qty")
+    most = actions.MAX_REPLENISH_QTY
+    qty = st.number_input(t("Quantity to order"), min_value=1, max_value=most,
+                          value=min(max(1, int(s.suggested_qty)), most), step=1, key="replenish_qty")
     confirm, cancel = st.columns(2)
     clicked = confirm.button(t("Confirm replenishment"), type="primary", key="replenish_confirm", width="stretch")
     if clicked:
@@ -149,5 +169,49 @@ def _snooze_dialog(pending: dict) -> None:
         _finish(_run(actions.snooze, pending["alert_id"], int(minutes), shell.actor(), key, time.time(),
                      tz=loaders.settings().tz))
     if cancel.button(t("Cancel"), key="snooze_cancel", width="stretch"):
+        _dismiss()
+        st.rerun()
+
+
+KIND_LABELS = {"flash_sale": "Flash sale", "community_clearance": "Community clearance"}
+
+
+@st.dialog(t("Clear a slow mover"), on_dismiss=_dismiss)
+def _clearance_dialog(pending: dict) -> None:
+    sku, kind, discount, days = (pending["sku"], pending["clearance_kind"], float(pending["discount_pct"]),
+                                 int(pending["days"]))
+    if "state" not in pending:  # what the user saw when the dialog opened makes the key
+        pending["state"] = loaders.fresh_clearance_state(loaders.settings().db_url, sku)
+        pending["state_token"] = loaders.state_token(loaders.settings().db_url, "sku", sku)
+    state = pending["state"]
+    st.markdown(f"**{sku}** · {state['name']}")
+    cols = st.columns(3)
+    cols[0].metric(t("On hand"), f"{state['on_hand']:,}")
+    cols[1].metric(t("Sold, last {days} days", days=state["pace_days"]), f"{state['units_sold']:,}")
+    cols[2].metric(t("Price"), f"{state['price'] * (1 - discount / 100):,.2f}", delta=f"-{discount:g}%",
+                   delta_color="off")
+    st.markdown(t("{kind} at {discount}% off for {days} days: the price goes back to {price:,.2f} when it ends.",
+                  kind=t(KIND_LABELS[kind]), discount=f"{discount:g}", days=days, price=state["price"]))
+    confirm, cancel = st.columns(2)
+    # The choice is part of the intent (as a snooze's minutes are): a refused discount or length
+    # must not make a corrected one a "duplicate" of the refusal.
+    intent = f"{pending['state_token']}:{kind}:{discount:g}:{days}"
+    confirm.button(t("Start clearance"), type="primary", key="clearance_confirm", width="stretch",
+                   on_click=_confirmed, args=(actions.start_clearance, "start_clearance", sku, intent,
+                                              sku, kind, discount, days))
+    if cancel.button(t("Cancel"), key="clearance_cancel", width="stretch"):
+        _dismiss()
+        st.rerun()
+
+
+@st.dialog(t("End clearance"), on_dismiss=_dismiss)
+def _end_clearance_dialog(pending: dict) -> None:
+    pending.setdefault("state_token", loaders.state_token(loaders.settings().db_url, "sku", pending["sku"]))
+    st.markdown(t("End the clearance of **{sku}** now? Its price goes back to the list price.", sku=pending["sku"]))
+    confirm, cancel = st.columns(2)
+    confirm.button(t("End clearance"), type="primary", key="end_clearance_confirm", width="stretch",
+                   on_click=_confirmed, args=(actions.end_clearance, "end_clearance", pending["sku"],
+                                              pending["state_token"], pending["sku"]))
+    if cancel.button(t("Cancel"), key="end_clearance_cancel", width="stretch"):
         _dismiss()
         st.rerun()

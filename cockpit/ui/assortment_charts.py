@@ -10,16 +10,12 @@ import plotly.graph_objects as go
 from cockpit.ui.charts import _layout
 from cockpit.ui.customer_charts import local_stamp
 from cockpit.ui.i18n import t
-from cockpit.ui.product_charts import product_url, share
+from cockpit.ui.product_charts import days_text, product_url, share
 from models.assortment import BANDS
 
 SUGGESTIONS = {"flash_sale": "Flash sale", "community_clearance": "Community clearance"}
 STATUS_WORDS = {"succeeded": "✅ succeeded", "failed": "❌ failed", "incubating": "⏳ incubating"}
 BAND_HEX = {"entry": "#8da4ef", "core": "#3e63dd", "upper": "#30a46c", "premium": "#f5a524"}
-
-
-def days_text(value: float) -> str:
-    return "∞" if value is None or (isinstance(value, float) and math.isinf(value)) else f"{value:.1f}"
 
 
 def category_figure(categories: pd.DataFrame, target_days: float) -> go.Figure:
@@ -37,7 +33,7 @@ def category_figure(categories: pd.DataFrame, target_days: float) -> go.Figure:
 def category_table(categories: pd.DataFrame, stockout_target: float) -> pd.DataFrame:
     return pd.DataFrame({
         t("Category"): categories["category"], t("SKUs"): categories["skus"], t("On hand"): categories["on_hand"],
-        t("Sold, 30 d"): categories["units_sold_30d"], t("Turnover (days)"): categories["turnover_days"].map(days_text),
+        t("Sold, 30 d"): categories["units_sold_30d"], t("Turnover (days)"): categories["turnover_days"].map(lambda d: days_text(d, "")),
         t("Stock-out rate"): categories["stockout_rate"].map(
             lambda r: share(r) + (" ⚠" if r > stockout_target else "")),
         t("Slow movers"): categories["slow_mover_share"].map(share),
@@ -51,6 +47,24 @@ def slow_table(slow: pd.DataFrame) -> pd.DataFrame:
         t("Days since last sale"): slow["days_since_last_sale"].map(
             lambda d: t("none in 30 days") if math.isinf(d) else f"{d:.0f}"),
         t("Suggested"): slow["suggestion"].map(lambda s: t(SUGGESTIONS.get(s, s))),
+    })
+
+
+def slow_label(slow: pd.DataFrame, sku: str) -> str:
+    row = slow.set_index("sku").loc[sku]
+    return t("{sku} · {name} · {on_hand} on hand", sku=sku, name=row["name"], on_hand=f"{int(row['on_hand']):,}")
+
+
+def clearance_table(clearances: pd.DataFrame, tz: ZoneInfo) -> pd.DataFrame:
+    return pd.DataFrame({
+        "sku": clearances["sku"].map(product_url), t("Product"): clearances["name"],
+        t("Kind"): clearances["kind"].map(lambda k: t(SUGGESTIONS.get(k, k))),
+        t("Discount"): clearances["discount_pct"].map(lambda d: f"{d:g}%"),
+        t("From"): local_stamp(clearances["start_ts_utc"], tz, "%m-%d %H:%M"),
+        t("Until"): local_stamp(clearances["end_ts_utc"], tz, "%m-%d %H:%M"),
+        t("Status"): clearances["running"].map(lambda r: t("running") if r else t("ended")),
+        t("Extra units sold"): clearances["effect"].round(0),
+        t("Did it work?"): clearances["verdict"], t("By"): clearances["created_by"],
     })
 
 

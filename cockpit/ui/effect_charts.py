@@ -26,6 +26,9 @@ def _label(verb: str, entity_id: str, after_json: str) -> str:
         sku, _, warehouse_id = entity_id.partition("|")
         return t("ordered {qty} × {sku} at {warehouse}", qty=json.loads(after_json or "{}").get("qty"), sku=sku,
                  warehouse=warehouse_id)
+    if verb == "start_clearance":
+        after = json.loads(after_json or "{}").get("clearance") or {}
+        return t("cleared {sku} at {discount}% off", sku=entity_id, discount=f"{after.get('discount_pct', 0):g}")
     return t("paused {campaign}" if verb == "pause_campaign" else "resumed {campaign}", campaign=entity_id)
 
 

@@ -40,17 +40,30 @@ class Freshness:
     finished_ts: float | None
     lag_s: float | None
     stale: bool
+    # When the database could not be read: since when (epoch seconds, this process's first
+    # failed attempt); data_minute is then the last heartbeat read before, whose cached
+    # numbers the pages keep showing.
+    unreachable_since: float | None = None
 
 
 def freshness(db_url: str, refresh_seconds: int) -> Freshness:
-    """How fresh the data is; stale when the last refresh is over two intervals old."""
+    """How fresh the data is; stale when the last refresh is over two intervals old. When the
+    database cannot be read, the last heartbeat this process read stands in (marked
+    unreachable), so pages keep their last good numbers; the next run that reads it recovers."""
+    memory = _last_good()
     try:
         beat = heartbeat(db_url)
-    except Exception as exc:  # the database is unreachable: say so, as stale
+    except Exception as exc:  # the database is unreachable: say so, keep the last good minute
         log.warning("heartbeat unreadable: %s", exc)
-        return Freshness(None, None, None, True)
+        since = memory.setdefault(("unreachable since", db_url), time.time())
+        beat = memory.get(("heartbeat", db_url))
+        if beat is None:
+            return Freshness(None, None, None, True, since)
+        return Freshness(beat.data_minute_utc, beat.finished_ts_utc, time.time() - beat.finished_ts_utc, True, since)
+    memory.pop(("unreachable since", db_url), None)
     if beat is None:
         return Freshness(None, None, None, True)
+    memory[("heartbeat", db_url)] = beat
     lag = time.time() - beat.finished_ts_utc
     return Freshness(beat.data_minute_utc, beat.finished_ts_utc, lag, lag > 2 * refresh_seconds + HEARTBEAT_TTL_S)
 
@@ -181,6 +194,12 @@ def fresh_suggestion(db_url: str, sku: str, warehouse_id: str):
     with get_engine(db_url).connect() as conn:
         forecast = forecasting.sku_forecast(conn, sku, settings().tz, int(now) // 60)
         return actions.replenishment_suggestion(conn, sku, warehouse_id, now, forecast=forecast)
+
+
+def fresh_clearance_state(db_url: str, sku: str) -> dict:
+    """Not cached: the dialog must show the SKU's stock and pace as they are now."""
+    with get_engine(db_url).connect() as conn:
+        return actions.clearance_state(conn, sku, time.time())
 
 
 def state_token(db_url: str, entity_kind: str, entity_id: str) -> str:

@@ -1,7 +1,6 @@
 """Figures and display tables of the Logistics & supply page."""
 from __future__ import annotations
 
-import math
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -10,13 +9,9 @@ import plotly.graph_objects as go
 from cockpit.ui.charts import _layout
 from cockpit.ui.customer_charts import local_stamp
 from cockpit.ui.i18n import t
-from cockpit.ui.product_charts import share
+from cockpit.ui.product_charts import days_text, share
 
 TIER_HEX = {"forward": "#3e63dd", "regional": "#8da4ef"}
-
-
-def days_text(value: float) -> str:
-    return "–" if value is None or math.isnan(value) else f"{value:.1f} d"
 
 
 def delivery_figure(by_region: pd.DataFrame, spread_limit: float) -> go.Figure:

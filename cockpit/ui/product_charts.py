@@ -40,6 +40,20 @@ def share(value: float) -> str:
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.1%}"
 
 
+def days_text(value: float | None, suffix: str = " d") -> str:
+    """A number of days to one decimal: "–" when unknown (None, NaN), "∞" when endless."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return "∞" if math.isinf(value) else f"{value:.1f}{suffix}"
+
+
+def hours_text(value: float | None) -> str:
+    """A duration given in hours: "30 h" up to two days, then days ("3.5 d"); "–" when unknown."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:.0f} h" if value < 48 else days_text(value / 24)
+
+
 def sales_figure(daily: pd.DataFrame) -> go.Figure:
     """Units sold (bars) and revenue (line, right axis) per day."""
     figure = make_subplots(specs=[[{"secondary_y": True}]])

@@ -40,7 +40,10 @@ def render(rules: list[alerts.Rule], active: str) -> None:
     profile = top[0].selectbox(t("Profile"), profiles, index=profiles.index(active) if active in profiles else 0,
                                key="rules_profile")
     top[2].markdown(t("Active profile: **{profile}**", profile=active))
-    if profile != active:
+    admin = shell.can("admin")
+    if not admin:
+        st.caption(t("Admins edit the alert rules and switch profiles; you see them read-only."))
+    if profile != active and admin:
         with top[1].popover(t("Make “{profile}” active…", profile=profile)):
             st.write(t("Alerts will be evaluated with the “{profile}” rules from the next refresh.", profile=profile))
             if st.button(t("Confirm switch"), type="primary", key="rules_switch_confirm"):
@@ -56,8 +59,9 @@ def render(rules: list[alerts.Rule], active: str) -> None:
     if rows:
         shell.set_params(rule=str(int(table.iloc[rows[0]]["rule_id"])))
     chosen = next((rule for rule in mine if str(rule.rule_id) == shell.param("rule")), None)
-    if chosen is None:
-        st.caption(t("Select a rule to edit its thresholds."))
+    if chosen is None or not admin:
+        if admin:
+            st.caption(t("Select a rule to edit its thresholds."))
         return
     _form(chosen)
 
@@ -76,10 +80,13 @@ def _form(rule: alerts.Rule) -> None:
         critical = b.number_input(t("Critical at"), value=_optional(rule.critical), format="%.4f", key="rules_critical")
         recovery = c.number_input(t("Recovered at"), value=float(rule.recovery), format="%.4f", key="rules_recovery")
         d, e, f, g = st.columns(4)
-        window = d.number_input(t("Window (min)"), min_value=1, value=int(rule.window_minutes), key="rules_window")
-        hold = e.number_input(t("Hold (min)"), min_value=0, value=int(rule.hold_minutes), key="rules_hold")
-        no_data = f.number_input(t("No-data alert after (min, 0 = never)"), min_value=0, value=int(rule.no_data_minutes),
-                                 key="rules_no_data")
+        most = alerts.MAX_RULE_MINUTES  # the widgets hold what validate_rule accepts
+        window = d.number_input(t("Window (min)"), min_value=1, max_value=most,
+                                value=min(max(1, int(rule.window_minutes)), most), key="rules_window")
+        hold = e.number_input(t("Hold (min)"), min_value=0, max_value=most,
+                              value=min(max(0, int(rule.hold_minutes)), most), key="rules_hold")
+        no_data = f.number_input(t("No-data alert after (min, 0 = never)"), min_value=0, max_value=most,
+                                 value=min(max(0, int(rule.no_data_minutes)), most), key="rules_no_data")
         volume = g.number_input(t("Minimum volume"), min_value=0.0, value=float(rule.min_volume), key="rules_volume")
         autos = [None] + [name for name, kind in alerts.AUTO_ACTIONS.items() if kind == rule.entity_kind]
         auto = st.selectbox(t("Automatic action when the alert opens"), autos, index=autos.index(rule.auto_action)

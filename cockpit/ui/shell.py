@@ -1,17 +1,19 @@
 """The frame around every page: wall-screen mode (dark, large, read-only, rotating), the
-acting user, and the query-parameter helpers behind shareable drill-down links."""
+signed-in user (cockpit.ui.sign_in) and what its role may do, and the query-parameter helpers
+behind shareable drill-down links."""
 from __future__ import annotations
 
 import time
+import unicodedata
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from cockpit.ui.i18n import t
 
 WALL_EVERY_DEFAULT_S = 30
 WALL_EVERY_MIN_S = 10
-DEFAULT_ACTOR = "operator"
+PRINCIPAL = "auth_principal"  # the signed-in cockpit.auth.Principal, set by sign_in.gate
+NOBODY = "anonymous"  # not a user: an action without a signed-in user is refused and audited
 
 # Dark, large type, no chrome: a 1920x1080 TV readable from across the room.
 WALL_CSS = """
@@ -78,7 +80,6 @@ def decorate(pages: dict[str, st.Page], current: st.Page) -> None:
     """Style the page for its mode; on the wall, rotate through ?rotate=a,b,c every ?every=N s."""
     if not is_wall():
         st.html(BROWSER_CSS)
-        actor_input()
         return
     st.html(WALL_CSS)
     playlist = [slug for slug in st.query_params.get("rotate", "").split(",") if slug in pages]
@@ -92,7 +93,7 @@ def decorate(pages: dict[str, st.Page], current: st.Page) -> None:
     if st.session_state.get("wall_page") != slug:
         st.session_state["wall_page"], st.session_state["wall_since"] = slug, time.time()
     following = playlist[(playlist.index(slug) + 1) % len(playlist)] if slug in playlist else playlist[0]
-    params = {key: st.query_params.get(key) for key in ("mode", "rotate", "every")}
+    params = {key: st.query_params.get(key) for key in ("mode", "rotate", "every", "token")}
 
     @st.fragment(run_every=min(every, 5))
     def rotate():
@@ -102,20 +103,34 @@ def decorate(pages: dict[str, st.Page], current: st.Page) -> None:
     rotate()
 
 
-def actor_input() -> None:
-    """Who acts: stamped on every action in the audit log (sign-in replaces this later)."""
-    st.session_state.setdefault("actor", DEFAULT_ACTOR)
-    st.sidebar.text_input(t("Acting as"), key="actor", help=t("Recorded in the audit log with every action."))
+def principal():
+    """The signed-in cockpit.auth.Principal of this browser session, or None."""
+    return st.session_state.get(PRINCIPAL)
 
 
 def actor() -> str:
-    return (st.session_state.get("actor") or DEFAULT_ACTOR).strip() or DEFAULT_ACTOR
+    """Who acts: the signed-in user's name, stamped on every action in the audit log."""
+    signed_in = principal()
+    return signed_in.name if signed_in is not None else NOBODY
+
+
+def can(required: str) -> bool:
+    """Whether the signed-in user's role may do what needs `required` (viewer, operator, admin):
+    pages hide the buttons it may not use; cockpit.actions refuses them anyway. Never on the wall."""
+    signed_in = principal()
+    return signed_in is not None and signed_in.may(required) and not is_wall()
+
+
+def clean(text: str | None) -> str:
+    """What a person typed or a link carried, without control characters (a NUL byte cannot
+    reach PostgreSQL) and surrounding whitespace."""
+    return "".join(ch for ch in text or "" if unicodedata.category(ch) != "Cc").strip()
 
 
 def param(name: str) -> str | None:
-    """A drill-down's state from the URL (st.query_params), so a link reopens it."""
-    value = st.query_params.get(name)
-    return value or None
+    """A drill-down's state from the URL (st.query_params), so a link reopens it; cleaned
+    (see clean), None when nothing is left."""
+    return clean(st.query_params.get(name)) or None
 
 
 def set_params(**values: str | None) -> None:

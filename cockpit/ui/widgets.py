@@ -41,7 +41,16 @@ def local_times(minutes: pd.Series, tz: ZoneInfo) -> pd.Series:
 
 
 def freshness_badge(fresh: Freshness, tz: ZoneInfo, refresh_seconds: int) -> None:
-    """'Data as of HH:MM' from the scheduler's heartbeat; a warning when it is late."""
+    """'Data as of HH:MM' from the scheduler's heartbeat; a warning when it is late; a banner
+    while the database cannot be read (the page shows the last good numbers meanwhile)."""
+    if fresh.unreachable_since is not None:
+        since = local_time(fresh.unreachable_since, tz)
+        if fresh.data_minute is None:
+            st.error(t("Database unreachable since {since}; nothing loaded yet. Retrying by itself.", since=since))
+        else:
+            st.error(t("Database unreachable since {since} — showing the numbers from {as_of}; retrying.",
+                       since=since, as_of=local_time((fresh.data_minute + 1) * 60, tz)))
+        return
     if fresh.data_minute is None:
         st.warning(t("No data yet: the scheduler has not completed a refresh. Run `python -m cockpit run`."))
         return

@@ -18,6 +18,7 @@ from cockpit.ingest.seed import seed_history
 from cockpit.metrics.aggregate import rebuild_sku_days
 from tests.cockpit.test_metric_values import add_campaigns, add_stock
 from tests.pages.test_pages import app_for
+from tests.support.signin import ensure_users
 
 TZ = ZoneInfo("Asia/Shanghai")
 H = 490_000  # an epoch hour (in 2025): the hour the action happens in
@@ -42,6 +43,7 @@ def usual_campaign(conn, campaign_id: str, first_hour: int, last_hour: int, seed
 
 
 def test_a_paused_campaign_saves_about_its_usual_spend_within_the_interval(engine):
+    ensure_users(engine, tester="operator")
     with engine.begin() as conn:
         add_campaigns(conn, [("CMP-A", "paid_search", 0.5, "active")])
         usual_campaign(conn, "CMP-A", H - 14 * 24, H + 1)  # it spends up to and in the action's hour
@@ -68,6 +70,7 @@ def test_a_paused_campaign_saves_about_its_usual_spend_within_the_interval(engin
 
 
 def test_a_pause_is_measured_up_to_the_resume_and_a_fresh_resume_is_too_early(engine):
+    ensure_users(engine, tester="operator")
     with engine.begin() as conn:
         add_campaigns(conn, [("CMP-B", "paid_search", 0.5, "active")])
         usual_campaign(conn, "CMP-B", H - 14 * 24, H + 1)
@@ -105,6 +108,8 @@ def test_a_replenishment_is_on_its_way_then_recovers_the_sales_a_stock_out_lost(
             for h, u in zip(hours, units) if u
         ])
         rebuild_sku_days(conn)
+    ensure_users(engine, tester="operator")
+    with engine.begin() as conn:
         done = actions.replenish_sku(conn, "SKU-1", "WH-A", 200, "tester", "repl-1", now_ts=(H * 60 + 20) * 60, tz=TZ)
     assert done.done
     with engine.connect() as conn:
@@ -135,6 +140,7 @@ def paused_shop(module_db_url):
     now_minute = int(time.time()) // 60
     engine = get_engine(module_db_url)
     seed_history(engine, days=2, scenario="normal", seed=21, now_minute=now_minute - 1, tz=TZ, progress=False)
+    ensure_users(engine, tester="operator")
     with engine.begin() as conn:
         campaign = conn.execute(
             AggCampaignMinute.__table__.select().order_by(AggCampaignMinute.spend.desc()).limit(1)

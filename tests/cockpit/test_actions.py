@@ -49,6 +49,7 @@ from cockpit.db.schema import (
     Warehouse,
 )
 from cockpit.timebuckets import day_start_minute, local_day_of
+from tests.support.signin import ensure_users
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = 1_795_000_000 // 60  # 2026-11-18 11:06 UTC, 19:06 in Shanghai
@@ -78,6 +79,8 @@ SPEND = [
 
 
 def seed(engine) -> None:
+    # The actors these tests use: admins may do every verb (rules too), operators the rest.
+    ensure_users(engine, ana="admin", bob="admin", **{f"user{i}": "operator" for i in range(8)})
     with engine.begin() as conn:
         conn.execute(insert(Product), [
             {"sku": "FOO-1", "name": "Foo kettle", "category": "kitchen", "price": 30.0, "cost": 12.0,

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from cockpit import assortment
 from cockpit.db.engine import get_engine
-from cockpit.db.schema import Order, OrderLine, Product, StockLevel
+from cockpit.db.schema import Clearance, Order, OrderLine, Product, StockLevel
 from cockpit.ingest.seed import seed_history
 from cockpit.metrics.read import last_heartbeat
 from tests.pages.test_pages import app_for
@@ -78,3 +78,29 @@ def test_the_page_shows_the_figures(shop, monkeypatch):
     assert any(re.search(r"The data holds 1[0-2] of the 60 days", c.value) for c in at.caption)
     tiles = {m.label: m.value for m in at.metric}
     assert tiles["Slow movers"].endswith("%") and any(label.startswith("Stock-out rate") for label in tiles)
+
+
+def test_an_operator_starts_a_clearance_from_the_page_and_a_viewer_cannot(shop, monkeypatch):
+    slow = shop["value"]["slow_movers"]
+    assert len(slow) > 0, "the demo's dead stock shows as slow movers"
+    sku = slow["sku"].iloc[-1]
+    viewer = app_for(shop["url"], monkeypatch, "pages/15_products.py", user="vera", role="viewer")
+    assert not viewer.exception
+    assert not [s for s in viewer.selectbox if s.key == "products_clear_sku"]
+    at = app_for(shop["url"], monkeypatch, "pages/15_products.py", user="olga", role="operator")
+    at.selectbox(key="products_clear_sku").set_value(sku)
+    at.selectbox(key="products_clear_kind").set_value("community_clearance")
+    at.slider(key="products_clear_pct").set_value(25)
+    at.number_input(key="products_clear_days").set_value(4)
+    next(b for b in at.button if b.label == "Start clearance…").click().run()
+    assert not at.exception, at.exception
+    at.button(key="clearance_confirm").click().run()
+    assert not at.exception, at.exception
+    assert any(s.value.startswith(f"Done: Community clearance of {sku}") and "25% off" in s.value for s in at.success), (
+        [s.value for s in at.success], [w.value for w in at.warning], [i.value for i in at.info], [e.value for e in at.error])
+    with shop["engine"].connect() as conn:
+        rows = conn.execute(select(Clearance.sku, Clearance.kind, Clearance.discount_pct, Clearance.end_ts_utc
+                                   - Clearance.start_ts_utc, Clearance.created_by)).all()
+    assert [tuple(r) for r in rows] == [(sku, "community_clearance", 25.0, 4 * 86_400, "olga")]
+    assert "Clearances" in [h.value for h in at.subheader]
+    assert at.button(key=f"products_end_{1}").label == f"End the clearance of {sku}"

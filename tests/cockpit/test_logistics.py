@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from cockpit import logistics
 from cockpit.db.engine import get_engine
-from cockpit.db.schema import Order, OrderLine, Product, ReplenishmentOrder, Return, Shipment
+from cockpit.db.schema import Order, OrderLine, Product, ReplenishmentOrder, Return, Shipment, StockMovement
 from cockpit.ingest.seed import seed_history
 from cockpit.metrics.read import last_heartbeat
 from cockpit.timebuckets import day_start_minute, local_day_of
@@ -71,6 +71,35 @@ def test_returns_by_channel_equal_a_recount(shop):
     live = table.loc["live_stream"]
     assert live["return_rate"] == pytest.approx(live["units_returned"] / live["units_sold"])
     assert (table["resold_share"].dropna().between(0, 1)).all()
+
+
+def test_the_returns_flow_equals_a_recount_of_returns_and_their_restocking(shop):
+    """A resellable return is back on sale when the returns centre's stock movement for it is
+    booked (after inspection); the figures are recounted from returns and stock_movements."""
+    start_ts, end_ts = shop["start_ts"], shop["end_ts"]
+    with shop["engine"].connect() as conn:
+        returns = pd.DataFrame(conn.execute(
+            select(Return.return_id, Return.qty, Return.ts_utc, Return.resellable)
+            .where(Return.ts_utc >= start_ts, Return.ts_utc < end_ts)).all(),
+            columns=["return_id", "qty", "ts_utc", "resellable"])
+        moves = pd.DataFrame(conn.execute(
+            select(StockMovement.ref_id, StockMovement.ts_utc, StockMovement.qty_delta)
+            .where(StockMovement.reason == "return", StockMovement.ts_utc < end_ts)).all(),
+            columns=["ref_id", "back_ts", "qty_delta"])
+    moves["return_id"] = moves["ref_id"].astype("int64")
+    both = returns.merge(moves, on="return_id", how="left")
+    back = both[both["back_ts"].notna() & both["resellable"].astype(bool)]
+    flow = shop["value"]["returns_flow"]
+    assert flow["units_returned"] == int(returns["qty"].sum()) > 20
+    assert flow["back_on_sale_units"] == int(back["qty"].sum()) > 0
+    assert (back["qty_delta"] == back["qty"]).all()
+    assert flow["scrapped_units"] == int(returns.loc[~returns["resellable"].astype(bool), "qty"].sum()) > 0
+    assert flow["awaiting_units"] == flow["units_returned"] - flow["back_on_sale_units"] - flow["scrapped_units"]
+    hours = (back["back_ts"] - back["ts_utc"]) / 3600
+    assert flow["hours_to_back_median"] == pytest.approx(hours.median())
+    assert 12 <= hours.min() and hours.max() <= 24 * 5.5  # inspection: half a day to four days (+1 for quality)
+    assert flow["back_on_sale_share"] == pytest.approx(
+        flow["back_on_sale_units"] / (flow["back_on_sale_units"] + flow["scrapped_units"]))
 
 
 def test_supplier_fill_rate_and_lead_time_equal_a_recount(shop):

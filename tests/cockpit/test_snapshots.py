@@ -18,6 +18,7 @@ from cockpit.metrics.read import Kpis, last_heartbeat
 from cockpit.panels import PanelState
 from cockpit.scheduler import CockpitScheduler
 from tests.cockpit.test_refresh import TZ
+from tests.support.signin import ensure_users
 
 
 def assert_same(actual, expected, path="value"):
@@ -101,6 +102,7 @@ def test_a_done_action_drops_the_published_views_and_a_refused_one_does_not(shop
     with engine.connect() as conn:
         campaign = views.load(conn, "ads_page", last_heartbeat(conn).data_minute_utc, TZ)["last_hour"]
     active = campaign[campaign["status"] == "active"]["campaign_id"].iloc[0]
+    ensure_users(engine, tester="operator")
     with engine.begin() as conn:
         refused = actions.resume_campaign(conn, active, "tester", f"k-resume-{time.time()}", time.time())
         assert refused.result == "refused"

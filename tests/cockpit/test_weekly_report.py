@@ -22,6 +22,7 @@ from cockpit.metrics.read import last_heartbeat
 from cockpit.scheduler import SLOW_JOBS
 from cockpit.timebuckets import day_start_minute
 from tests.cockpit.test_refresh import ROOT
+from tests.support.signin import ensure_users
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW_MINUTE = 1_795_000_000 // 60  # a Wednesday evening in Shanghai: 18 days hold two whole weeks
@@ -35,6 +36,7 @@ def shop(module_db_url):
         data_minute = last_heartbeat(conn).data_minute_utc
     week = report.last_complete_week(data_minute, TZ)
     # One operator action inside the week, so the report lists it and measures its effect.
+    ensure_users(engine, tester="operator")
     with engine.begin() as conn:
         campaign = conn.execute(select(Campaign.campaign_id).order_by(Campaign.campaign_id)).scalars().first()
         paused_at = day_start_minute(week + 3, TZ) * 60 + 12 * 3600

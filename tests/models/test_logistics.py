@@ -63,3 +63,24 @@ def test_supplier_lead_time_on_time_and_fill_rate():
 def test_fluctuating_regions():
     by_region = pd.DataFrame({"region": ["N", "N", "S"], "spread_days": [1.0, 2.5, 1.9]})
     assert logistics.fluctuating_regions(by_region) == ["N"]
+
+
+def test_the_returns_flow_splits_back_on_sale_awaiting_and_scrapped():
+    returns = pd.DataFrame({
+        "return_id": [1, 2, 3, 4, 5], "channel": ["app"] * 5, "qty": [1, 2, 1, 3, 1],
+        "ts_utc": [0, 3600, 7200, 0, 0], "resellable": [True, True, True, False, True],
+        "back_on_sale_ts_utc": pd.array([36 * 3600, 3600 + 24 * 3600, None, None, 60 * 3600], dtype="Int64"),
+    })
+    flow = logistics.returns_flow(returns)
+    assert flow["units_returned"] == 8 and flow["back_on_sale_units"] == 4
+    assert flow["awaiting_units"] == 1 and flow["scrapped_units"] == 3
+    assert flow["back_on_sale_share"] == pytest.approx(4 / 7) and flow["scrapped_share"] == pytest.approx(3 / 7)
+    assert flow["hours_to_back_median"] == 36.0  # of 36, 24 and 60 hours
+
+
+def test_an_empty_returns_flow_has_no_shares():
+    empty = pd.DataFrame({"return_id": [], "channel": [], "qty": [], "ts_utc": [], "resellable": [],
+                          "back_on_sale_ts_utc": pd.array([], dtype="Int64")})
+    flow = logistics.returns_flow(empty)
+    assert flow["units_returned"] == 0 and math.isnan(flow["back_on_sale_share"])
+    assert math.isnan(flow["hours_to_back_median"])

@@ -43,6 +43,16 @@ def test_a_spike_is_many_times_a_usual_day_with_its_cause():
                                        "a usual day's 1.0; 80% of them for a quality problem.")
 
 
+def test_three_times_a_usual_day_on_a_handful_of_units_can_be_chance_and_is_no_spike():
+    # 13 units over the 7 days before (1.86 a day), then 6: 3.2 times, but P(X >= 6) = 0.012.
+    usual = [(DAY + day * DAY, qty, "other") for day, qty in enumerate([2, 2, 2, 2, 2, 2, 1])]
+    chance = product.return_spike(returns(usual + [(600 * i, 1, "other") for i in range(1, 7)]), NOW)
+    assert chance.recent_units == 6 and chance.ratio == pytest.approx(6 / (13 / 7)) and not chance.is_spike
+    # 12 units against the same usual day: P(X >= 12) is about 2e-6.
+    real = product.return_spike(returns(usual + [(600 * i, 2, "other") for i in range(1, 7)]), NOW)
+    assert real.recent_units == 12 and real.is_spike
+
+
 def test_a_few_returns_are_no_spike_and_none_says_so():
     few = product.return_spike(returns([(600, 2, "quality")]), NOW)  # from nothing, but only 2 units
     assert not few.is_spike and math.isinf(few.ratio)

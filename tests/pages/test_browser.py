@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import select
 
+from cockpit import auth
 from cockpit.config import load_settings
 from cockpit.db.engine import get_engine, upgrade_schema
 from cockpit.db.schema import ActionLog, Campaign, ReplenishmentOrder, StockLevel
@@ -20,6 +21,7 @@ from cockpit.ingest.seed import seed_history
 from cockpit.jobs import refresh
 from tests.cockpit.test_cli import free_port
 from tests.cockpit.test_refresh import ROOT
+from tests.support.signin import TEST_PASSWORD, display_token, ensure_users, session_token
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
@@ -68,9 +70,22 @@ def browser():
         chromium.close()
 
 
-def open_page(browser, url: str, viewport=None, charts: bool = True):
-    page = browser.new_page(viewport=viewport or {"width": 1920, "height": 2400})
+def signed_in_page(browser, url: str, db_url: str, viewport=None, user: str = "operator", role: str = "operator"):
+    """A new page whose browser holds the session cookie of `user` (as after signing in once);
+    a wall URL gets a display token instead."""
+    context = browser.new_context(viewport=viewport or {"width": 1920, "height": 2400})
+    if "mode=wall" in url:
+        url += f"&token={display_token(db_url)}"
+    else:
+        context.add_cookies([{"name": auth.SESSION_COOKIE, "value": session_token(db_url, user, role), "url": url}])
+    page = context.new_page()
+    page.on("close", lambda _: context.close())
     page.goto(url)
+    return page
+
+
+def open_page(browser, url: str, db_url: str, viewport=None, charts: bool = True):
+    page = signed_in_page(browser, url, db_url, viewport)
     page.wait_for_selector("[data-testid=stMetric]", timeout=60_000)
     if charts:
         page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
@@ -90,8 +105,8 @@ def assert_clean(text: str) -> None:
     ("/ads-roi", "ads", 5), ("/alerts-actions", "alerts", 4),
 ])
 def test_every_page_renders_its_numbers_in_chromium(running_app, browser, artifacts_dir, path, name, tiles):
-    base, _ = running_app
-    page = open_page(browser, base + path, charts=name != "alerts")
+    base, db_url = running_app
+    page = open_page(browser, base + path, db_url, charts=name != "alerts")
     page.screenshot(path=str(artifacts_dir / f"{name}.png"))
     values = page.locator("[data-testid=stMetricValue]").all_inner_texts()
     text = page.inner_text("body")
@@ -103,8 +118,8 @@ def test_every_page_renders_its_numbers_in_chromium(running_app, browser, artifa
 
 
 def test_the_wall_screen_fits_a_tv_without_controls(running_app, browser, artifacts_dir):
-    base, _ = running_app
-    page = open_page(browser, base + "/?mode=wall", viewport=TV)
+    base, db_url = running_app
+    page = open_page(browser, base + "/?mode=wall", db_url, viewport=TV)
     assert page.get_by_text("Page not found").count() == 0
     page.screenshot(path=str(artifacts_dir / "wall.png"))
     scroll, visible = page.evaluate(
@@ -120,8 +135,8 @@ def test_the_wall_screen_fits_a_tv_without_controls(running_app, browser, artifa
 
 
 def test_the_wall_screen_rotates_through_its_playlist(running_app, browser):
-    base, _ = running_app
-    page = open_page(browser, base + "/?mode=wall&rotate=overview,ads&every=10", viewport=TV)
+    base, db_url = running_app
+    page = open_page(browser, base + "/?mode=wall&rotate=overview,ads&every=10", db_url, viewport=TV)
     page.wait_for_url(re.compile(r"/ads-roi\?"), timeout=40_000)
     assert "mode=wall" in page.url and "rotate=overview%2Cads" in page.url.replace(",", "%2C")
     page.wait_for_selector("text=Ads & ROI", timeout=30_000)
@@ -134,7 +149,7 @@ def test_replenish_click_creates_a_tracked_order(running_app, browser, artifacts
     with engine.connect() as conn:
         sku, warehouse_id = conn.execute(select(StockLevel.sku, StockLevel.warehouse_id).order_by(
             StockLevel.on_hand - StockLevel.safety_stock, StockLevel.sku).limit(1)).one()
-    page = open_page(browser, f"{base}/stock-levels?sku={sku}&wh={warehouse_id}")
+    page = open_page(browser, f"{base}/stock-levels?sku={sku}&wh={warehouse_id}", db_url)
     page.get_by_role("button", name="Replenish…").click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("Quantity to order", timeout=30_000)
@@ -159,7 +174,7 @@ def test_pause_click_pauses_the_campaign_and_names_a_better_channel(running_app,
     with engine.connect() as conn:
         campaign_id = conn.execute(select(Campaign.campaign_id).where(Campaign.status == "active")
                                    .order_by(Campaign.campaign_id)).scalars().first()
-    page = open_page(browser, f"{base}/ads-roi?campaign={campaign_id}")
+    page = open_page(browser, f"{base}/ads-roi?campaign={campaign_id}", db_url)
     page.get_by_role("button", name="Pause…").click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text(campaign_id, timeout=30_000)
@@ -187,7 +202,7 @@ def live_app(tmp_path_factory):
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         serve_app(port, env),
     ]
-    yield f"http://127.0.0.1:{port}"
+    yield f"http://127.0.0.1:{port}", url
     for child in children:
         child.terminate()
     for child in children:
@@ -195,7 +210,7 @@ def live_app(tmp_path_factory):
 
 
 def test_the_panels_follow_the_scheduler_without_a_reload(live_app, browser):
-    page = open_page(browser, live_app)
+    page = open_page(browser, *live_app)
     page.evaluate("window.__not_reloaded = true")
     caption = page.get_by_text(re.compile(r"Data as of .* refreshed \d+s ago")).first
     first = caption.inner_text()
@@ -207,10 +222,9 @@ def test_the_panels_follow_the_scheduler_without_a_reload(live_app, browser):
     page.close()
 
 
-def open_text_page(browser, url: str) -> tuple:
+def open_text_page(browser, url: str, db_url: str) -> tuple:
     """Pages without KPI tiles: wait until the page says how fresh its data is and has finished."""
-    page = browser.new_page(viewport={"width": 1920, "height": 2400})
-    page.goto(url)
+    page = signed_in_page(browser, url, db_url)
     page.wait_for_function("document.body.innerText.includes('Data as of')", timeout=60_000)
     page.wait_for_selector("[data-testid=stStatusWidget]", state="detached", timeout=60_000)
     time.sleep(1)
@@ -238,7 +252,7 @@ def test_the_analytics_pages_render_in_chromium_once_the_scheduler_has_computed(
         "/service": "Resolved by the bot", "/attribution": "Channel credit by model",
     }
     for path, words in expected.items():
-        page, text = open_text_page(browser, base + path)
+        page, text = open_text_page(browser, base + path, url)
         page.screenshot(path=str(artifacts_dir / f"{path.strip('/').split('?')[0]}.png"))
         page.close()
         assert_clean(text)
@@ -260,7 +274,7 @@ def test_the_weekly_report_reads_in_chromium(tmp_path, browser, artifacts_dir):
     port = free_port()
     server = serve_app(port, {**os.environ, "COCKPIT_DB_URL": url, "COCKPIT_REFRESH_SECONDS": "900"})
     try:
-        page, text = open_text_page(browser, f"http://127.0.0.1:{port}/reports")
+        page, text = open_text_page(browser, f"http://127.0.0.1:{port}/reports", url)
         frame = page.frame_locator("iframe").first
         frame.locator("h1").wait_for(timeout=30_000)
         inner = frame.locator("body").inner_text()
@@ -274,3 +288,39 @@ def test_the_weekly_report_reads_in_chromium(tmp_path, browser, artifacts_dir):
     assert f"{len(built.findings)} finding(s)" in text and "Download PDF" in text
     assert "Operations health report" in inner and built.findings[0] in inner
     assert len(images) == len(report.CHART_TITLES) and all(width and width > 300 for width in images)
+
+
+def test_signing_in_in_chromium_survives_a_reload_and_signing_out_ends_it(running_app, browser, artifacts_dir):
+    base, db_url = running_app
+    ensure_users(get_engine(db_url), password=TEST_PASSWORD, chromeuser="viewer")
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    try:
+        page = context.new_page()
+        page.goto(base + "/stock-levels")
+        page.get_by_role("textbox", name="User name").fill("chromeuser")
+        page.get_by_role("textbox", name="Password").fill(TEST_PASSWORD)
+        page.screenshot(path=str(artifacts_dir / "sign-in.png"))
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_selector("[data-testid=stMetric]", timeout=60_000)
+        assert "/stock-levels" in page.url and page.get_by_role("heading", name="Stock water-level").count()
+        page.wait_for_function("document.cookie.includes('cockpit_session=')", timeout=30_000)
+        page.reload()  # a new Streamlit session: the cookie signs it in
+        page.wait_for_selector("[data-testid=stMetric]", timeout=60_000)
+        expect(page.get_by_text("Signed in as chromeuser")).to_be_visible(timeout=30_000)
+        assert page.locator("input[type=password]").count() == 0
+        second = context.new_page()  # a new tab too
+        second.goto(base + "/ads-roi")
+        second.wait_for_selector("[data-testid=stMetric]", timeout=60_000)
+        second.close()
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_selector("input[type=password]", timeout=30_000)
+        page.wait_for_function("!document.cookie.includes('cockpit_session=')", timeout=30_000)
+        page.reload()
+        page.wait_for_selector("input[type=password]", timeout=60_000)
+        assert page.locator("[data-testid=stMetric]").count() == 0
+    finally:
+        context.close()
+    with get_engine(db_url).connect() as conn:
+        from cockpit.db.schema import AuthSession
+        ended = conn.execute(select(AuthSession.ended_ts_utc).where(AuthSession.username == "chromeuser")).scalars().all()
+    assert len(ended) == 1 and ended[0] is not None

@@ -14,6 +14,7 @@ from cockpit.ingest.seed import seed_history
 from cockpit.metrics.read import kpis, last_heartbeat
 from cockpit.timebuckets import day_start_minute, local_day_of
 from tests.cockpit.test_refresh import ROOT
+from tests.support.signin import sign_in_app
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -30,7 +31,7 @@ def app_for(db_url, monkeypatch) -> AppTest:
     monkeypatch.setenv("COCKPIT_TIMEZONE", "Asia/Shanghai")
     st.cache_data.clear()
     st.cache_resource.clear()
-    return AppTest.from_file(os.path.join(ROOT, "app.py"), default_timeout=60)
+    return sign_in_app(AppTest.from_file(os.path.join(ROOT, "app.py"), default_timeout=60), db_url)
 
 
 def test_overview_shows_todays_numbers_from_the_database(seeded_url, monkeypatch):

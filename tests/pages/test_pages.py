@@ -22,6 +22,7 @@ from cockpit.jobs import refresh
 from cockpit.metrics.read import last_heartbeat
 from cockpit.timebuckets import day_start_minute, local_day_of
 from tests.cockpit.test_refresh import ROOT
+from tests.support.signin import sign_in_app
 
 TZ = ZoneInfo("Asia/Shanghai")
 PAGES = ["pages/01_overview.py", "pages/02_traffic.py", "pages/03_stock.py", "pages/04_ads.py", "pages/05_alerts.py",
@@ -39,7 +40,9 @@ def seeded_url(module_db_url):
     return module_db_url
 
 
-def app_for(db_url, monkeypatch, page: str | None = None, **params) -> AppTest:
+def app_for(db_url, monkeypatch, page: str | None = None, *, user: str = "tester", role: str = "admin",
+            **params) -> AppTest:
+    """The app signed in as `user` with `role` (a wall URL with a display token), on `page`."""
     monkeypatch.setenv("COCKPIT_DB_URL", db_url)
     monkeypatch.setenv("COCKPIT_TIMEZONE", "Asia/Shanghai")
     st.cache_data.clear()
@@ -47,6 +50,7 @@ def app_for(db_url, monkeypatch, page: str | None = None, **params) -> AppTest:
     at = AppTest.from_file(os.path.join(ROOT, "app.py"), default_timeout=90)
     for name, value in params.items():
         at.query_params[name] = value
+    sign_in_app(at, db_url, user, role)
     at.run()
     if page:
         at.switch_page(page).run()
@@ -150,8 +154,7 @@ def low_pair(conn):
 
 
 def open_replenish_dialog(db_url, monkeypatch, sku, warehouse_id, actor):
-    at = app_for(db_url, monkeypatch, "pages/03_stock.py", sku=sku, wh=warehouse_id)
-    at.sidebar.text_input(key="actor").set_value(actor)
+    at = app_for(db_url, monkeypatch, "pages/03_stock.py", user=actor, role="operator", sku=sku, wh=warehouse_id)
     at.button(key="stock_replenish").click().run()
     assert not at.exception, at.exception
     return at

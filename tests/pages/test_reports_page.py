@@ -47,7 +47,7 @@ def test_a_report_built_from_the_page_is_shown_and_downloadable(seeded_url, monk
     assert not at.error, [e.value for e in at.error]
     with get_engine(seeded_url).connect() as conn:
         stored = report.stored_report(conn, newest)
-    assert stored is not None and stored["created_by"] == "operator"
+    assert stored is not None and stored["created_by"] == "tester"  # the signed-in user (app_for)
     assert at.selectbox(key="report_week").value == newest
     page = shown_html(at)
     assert page == stored["html"]

@@ -14,6 +14,7 @@ from cockpit.metrics import service
 from cockpit.metrics.read import last_heartbeat
 from cockpit.ui import service_charts
 from tests.cockpit.test_refresh import ROOT
+from tests.support.signin import sign_in_app
 
 TZ = ZoneInfo("Asia/Shanghai")
 PAGE = "pages/10_service.py"
@@ -26,7 +27,7 @@ def service_app(db_url, monkeypatch, **env) -> AppTest:
         monkeypatch.setenv(name, value)
     st.cache_data.clear()
     st.cache_resource.clear()
-    at = AppTest.from_file(os.path.join(ROOT, "app.py"), default_timeout=90)
+    at = sign_in_app(AppTest.from_file(os.path.join(ROOT, "app.py"), default_timeout=90), db_url)
     at.run()
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
