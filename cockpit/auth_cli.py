@@ -45,10 +45,11 @@ def _when(ts_utc, settings: Settings) -> str:
     return f"{datetime.fromtimestamp(int(ts_utc), settings.tz):%Y-%m-%d %H:%M}"
 
 
-def _change(settings: Settings, change, *args) -> None:
+def _change(settings: Settings, change, *args):
+    """Run an auth change in one transaction; its result, or a UserError with its reason."""
     try:
         with _engine(settings).begin() as conn:
-            change(conn, *args)
+            return change(conn, *args)
     except auth.AuthError as exc:
         raise UserError(str(exc)) from None
 
@@ -102,11 +103,7 @@ def cmd_users_remove(args, settings: Settings) -> int:
 
 
 def cmd_tokens_add(args, settings: Settings) -> int:
-    try:
-        with _engine(settings).begin() as conn:
-            token = auth.add_token(conn, args.label, time.time())
-    except auth.AuthError as exc:
-        raise UserError(str(exc)) from None
+    token = _change(settings, auth.add_token, args.label, time.time())
     print(f"display token {args.label} (shown once): {token}\n"
           f"  wall screen URL: http://HOST:{settings.port}/?mode=wall&token={token}")
     return EXIT_OK

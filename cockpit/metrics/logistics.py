@@ -96,7 +96,9 @@ def returns_flow(conn: Connection, start_minute: int, end_minute: int, as_of_min
     start_ts, end_ts, as_of_ts = int(start_minute) * 60, int(end_minute) * 60, (int(as_of_minute) + 1) * 60
     back = (
         select(StockMovement.ref_id, func.min(StockMovement.ts_utc).label("ts_utc"))
-        .where(StockMovement.reason == "return", StockMovement.ts_utc < as_of_ts)
+        # A return is back on sale after it was received: movements before the window's start
+        # belong to earlier returns, so the grouping reads the window only, not all history.
+        .where(StockMovement.reason == "return", StockMovement.ts_utc >= start_ts, StockMovement.ts_utc < as_of_ts)
         .group_by(StockMovement.ref_id)
         .subquery()
     )

@@ -40,9 +40,10 @@ def seeded_url(module_db_url):
     return module_db_url
 
 
-def app_for(db_url, monkeypatch, page: str | None = None, *, user: str = "tester", role: str = "admin",
+def app_for(db_url, monkeypatch, page: str | None = None, *, user: str | None = "tester", role: str = "admin",
             **params) -> AppTest:
-    """The app signed in as `user` with `role` (a wall URL with a display token), on `page`."""
+    """The app signed in as `user` with `role` (a wall URL with a display token), on `page`;
+    user None: not signed in at all."""
     monkeypatch.setenv("COCKPIT_DB_URL", db_url)
     monkeypatch.setenv("COCKPIT_TIMEZONE", "Asia/Shanghai")
     st.cache_data.clear()
@@ -50,7 +51,8 @@ def app_for(db_url, monkeypatch, page: str | None = None, *, user: str = "tester
     at = AppTest.from_file(os.path.join(ROOT, "app.py"), default_timeout=90)
     for name, value in params.items():
         at.query_params[name] = value
-    sign_in_app(at, db_url, user, role)
+    if user is not None:
+        sign_in_app(at, db_url, user, role)
     at.run()
     if page:
         at.switch_page(page).run()

@@ -19,16 +19,7 @@ OVERVIEW_TILES = 6
 
 
 def unsigned_app(db_url, monkeypatch, **params) -> AppTest:
-    monkeypatch.setenv("COCKPIT_DB_URL", db_url)
-    monkeypatch.setenv("COCKPIT_TIMEZONE", "Asia/Shanghai")
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(os.path.join(ROOT, "app.py"), default_timeout=90)
-    for name, value in params.items():
-        at.query_params[name] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return app_for(db_url, monkeypatch, None, user=None, **params)
 
 
 def submit(at: AppTest, username: str, password: str) -> AppTest:
