@@ -17,7 +17,6 @@ import os
 import sys
 import uuid
 
-from sqlalchemy import select
 
 from bench.harness import BenchContext, Measurement, at_most
 from bench.refresh_peak import NOW_MINUTE, TZ, format_split, profile_refresh, seeded_base, time_refreshes

@@ -33,7 +33,7 @@ from cockpit.db.engine import get_engine, upgrade_schema
 from cockpit.db.schema import AggCampaignMinute, AggSkuMinute, AggTrafficMinute, RefreshRun
 from cockpit.ingest.seed import seed_history
 from cockpit.metrics import ads, read, stock, traffic
-from cockpit.timebuckets import day_start_minute, local_day_of, minute_of
+from cockpit.timebuckets import minute_of
 
 TZ = ZoneInfo("Asia/Shanghai")
 SEED = 42

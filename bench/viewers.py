@@ -45,7 +45,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, event
 
-from bench.harness import BenchContext, Measurement, at_most, display_token, viewer_cookie, wait_for_health
+from bench.harness import BenchContext, Measurement, at_most, viewer_cookie, wait_for_health
 from bench.panel_reads import SCENARIO, SEED, TZ, seeded_shop
 
 ROOT = Path(__file__).resolve().parent.parent

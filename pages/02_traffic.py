@@ -82,14 +82,15 @@ live_panels()
 channel = shell.param("channel")
 fresh = loaders.freshness(settings.db_url, settings.refresh_seconds)
 if channel and fresh.data_minute is not None:
-    st.subheader(t("Channel: {channel}", channel=channel))
+    st.subheader(t("Channel: {channel}", channel=shell.quoted(channel)))
     if st.button(t("Close channel detail"), key="traffic_close"):
         shell.set_params(channel=None)
         st.rerun()
     detail = loaders.guarded(f"channel:{channel}", fresh.data_minute, loaders.channel_detail, settings.db_url,
                              fresh.data_minute, channel)
     if detail.value is not None and not detail.value["known"]:
-        st.error(t("No channel “{channel}”: select a channel in the funnel table above.", channel=channel))
+        st.error(t("No channel {channel}: select a channel in the funnel table above.",
+                   channel=shell.quoted(channel)))
     elif widgets.load_marker(detail, tz):
         states = loaders.panel_states(settings.db_url, fresh.data_minute, settings.timezone)
         widgets.show_figure(charts.channel_detail_figure(detail.value, states["uv"].rules, tz,

@@ -81,14 +81,14 @@ live_panels()
 sku, warehouse_id = shell.param("sku"), shell.param("wh")
 fresh = loaders.freshness(settings.db_url, settings.refresh_seconds)
 if sku and warehouse_id and fresh.data_minute is not None and not wall:
-    st.subheader(t("SKU {sku} at {warehouse}", sku=sku, warehouse=warehouse_id))
+    st.subheader(t("SKU {sku} at {warehouse}", sku=shell.quoted(sku), warehouse=shell.quoted(warehouse_id)))
     detail = loaders.guarded(f"sku:{sku}:{warehouse_id}", fresh.data_minute, loaders.sku_detail, settings.db_url,
                              fresh.data_minute, sku, warehouse_id)
     levels = loaders.stock_page(settings.db_url, fresh.data_minute, int(slow_days))["levels"]
     row = levels[(levels["sku"] == sku) & (levels["warehouse_id"] == warehouse_id)]
     if row.empty:
-        st.error(t("No stock row for SKU “{sku}” at warehouse “{warehouse}”: select a row in the table above to open "
-                   "a SKU.", sku=sku, warehouse=warehouse_id))
+        st.error(t("No stock row for SKU {sku} at warehouse {warehouse}: select a row in the table above to open "
+                   "a SKU.", sku=shell.quoted(sku), warehouse=shell.quoted(warehouse_id)))
     elif widgets.load_marker(detail, tz):
         row = row.iloc[0]
         buttons = st.columns([1, 1, 1, 3])

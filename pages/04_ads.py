@@ -67,9 +67,9 @@ fresh = loaders.freshness(settings.db_url, settings.refresh_seconds)
 if campaign_id and fresh.data_minute is not None and not wall:
     data = loaders.ads_page(settings.db_url, fresh.data_minute, settings.timezone)
     row = data["pacing"][data["pacing"]["campaign_id"] == campaign_id]
-    st.subheader(t("Campaign {campaign}", campaign=campaign_id))
+    st.subheader(t("Campaign {campaign}", campaign=shell.quoted(campaign_id)))
     if row.empty:
-        st.error(t("No campaign “{campaign}”: select a campaign in the table above.", campaign=campaign_id))
+        st.error(t("No campaign {campaign}: select a campaign in the table above.", campaign=shell.quoted(campaign_id)))
     else:
         row = row.iloc[0]
         token = loaders.state_token(settings.db_url, "campaign", campaign_id)

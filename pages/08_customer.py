@@ -33,8 +33,8 @@ if not asked:
     st.stop()
 # isdecimal, not isdigit: int() reads full-width digits (１２３) but not superscripts (²).
 if not asked.isdecimal() or len(asked) > 19 or int(asked) > MAX_CUSTOMER_ID:
-    st.error(t("“{value}” is not a customer ID: IDs are whole numbers of at most 19 digits, such as {example}.",
-               value=asked if len(asked) <= 40 else asked[:40] + "…", example="29885012345678"))
+    st.error(t("{value} is not a customer ID: IDs are whole numbers of at most 19 digits, such as {example}.",
+               value=shell.quoted(asked if len(asked) <= 40 else asked[:40] + "…"), example="29885012345678"))
     st.stop()
 
 customer_id = int(asked)

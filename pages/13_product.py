@@ -44,8 +44,8 @@ if typed and typed != asked:
     if len(exact):
         open_product(exact.iloc[0]["sku"])
     if found.empty:
-        st.warning(t("No product ID or name contains “{typed}”: check the spelling or type a shorter part of it.",
-                     typed=typed))
+        st.warning(t("No product ID or name contains {typed}: check the spelling or type a shorter part of it.",
+                     typed=shell.quoted(typed)))
     else:
         skus = {f"{row.sku} · {row.name} ({row.category})": row.sku for row in found.itertuples()}
         chosen = pick.selectbox(t("Matching products"), list(skus), index=None,
@@ -63,15 +63,15 @@ if not widgets.load_marker(loaded, tz):
     st.stop()
 value = loaded.value
 if value is None:
-    st.error(t("No product has the ID “{sku}”. Type part of its name to find it.", sku=asked))
+    st.error(t("No product has the ID {sku}. Type part of its name to find it.", sku=shell.quoted(asked)))
     st.stop()
 
 item = value["product"]
 margin = (item["price"] - item["cost"]) / item["price"] if item["price"] else math.nan
-st.subheader(f"{item['name']} · {item['sku']}")
+st.subheader(f"{shell.literal(item['name'])} · {shell.literal(item['sku'])}")
 st.caption(t("{category} · price {price:,.2f} · margin {margin} · supplier {supplier} (lead time about {lead} days)",
-             category=item["category"], price=item["price"], margin=pc.share(margin),
-             supplier=item["supplier_name"] or "–", lead=item["supplier_lead_time_days"] or "–"))
+             category=shell.literal(item["category"]), price=item["price"], margin=pc.share(margin),
+             supplier=shell.literal(item["supplier_name"] or "–"), lead=item["supplier_lead_time_days"] or "–"))
 for column, (label, text) in zip(st.columns(6), pc.tiles(value)):
     column.metric(label, text)
 

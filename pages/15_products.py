@@ -1,6 +1,5 @@
 """Products: stock turnover and stock-out rate by category against the targets, slow movers
 with a suggested clearance, new products' sell-through and incubation, and price bands."""
-import math
 
 import streamlit as st
 

@@ -49,7 +49,7 @@ from cockpit.db.schema import (
     StockMovement,
     Warehouse,
 )
-from cockpit.ingest.writer import WriteResult, records, write_batch
+from cockpit.ingest.writer import WriteResult, write_batch
 
 KINDS = {
     "orders": (["order_id", "customer_id", "ts", "channel", "region", "warehouse_id", "status", "sku", "qty", "unit_price"],

@@ -152,14 +152,10 @@ def stock_history(conn: Connection, sku: str, warehouse_id: str, start_ts: int, 
     current = conn.execute(
         select(StockLevel.on_hand).where(StockLevel.sku == sku, StockLevel.warehouse_id == warehouse_id)
     ).scalar()
-    since_start, since_end = conn.execute(
-        select(
-            func.coalesce(func.sum(case((StockMovement.ts_utc >= start_ts, StockMovement.qty_delta), else_=0)), 0),
-            func.coalesce(func.sum(case((StockMovement.ts_utc >= end_ts, StockMovement.qty_delta), else_=0)), 0),
-        ).where(*of_pair, StockMovement.ts_utc >= start_ts)
-    ).one()
+    since_start = conn.execute(
+        select(func.coalesce(func.sum(StockMovement.qty_delta), 0)).where(*of_pair, StockMovement.ts_utc >= start_ts)
+    ).scalar()
     at_start = int(current or 0) - int(since_start)
-    at_end = int(current or 0) - int(since_end)
     moves = conn.execute(
         select(StockMovement.ts_utc, StockMovement.qty_delta, StockMovement.reason)
         .where(*of_pair, StockMovement.ts_utc >= start_ts, StockMovement.ts_utc < end_ts)

@@ -3,6 +3,7 @@ signed-in user (cockpit.ui.sign_in) and what its role may do, and the query-para
 behind shareable drill-down links."""
 from __future__ import annotations
 
+import re
 import time
 import unicodedata
 
@@ -125,6 +126,26 @@ def clean(text: str | None) -> str:
     """What a person typed or a link carried, without control characters (a NUL byte cannot
     reach PostgreSQL) and surrounding whitespace."""
     return "".join(ch for ch in text or "" if unicodedata.category(ch) != "Cc").strip()
+
+
+# Every ASCII punctuation character may be backslash-escaped in CommonMark; these are the ones
+# that start markup in Streamlit's Markdown (links, emphasis, code, HTML, math, lists, headings).
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=])")
+
+
+def literal(text: str) -> str:
+    """The shop's own text (a product or supplier name from an import) escaped, so a Markdown
+    line shows its brackets, stars and underscores as they are."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def quoted(text: str) -> str:
+    """What a person typed or a link carried, as an inline code span: shown exactly as it came,
+    never as markup. Escaping is not enough here: Streamlit's Markdown (GFM) turns a bare
+    https://… into a link even when its characters are escaped, so `[Sign in](https://evil…)`
+    in an ID would put a clickable link inside our own error message."""
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}"  # CommonMark drops one padding space on each side
 
 
 def param(name: str) -> str | None:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import insert
 
 from cockpit.db.engine import get_engine
-from cockpit.db.schema import AggCampaignMinute, AggSalesMinute, AggTrafficMinute, Return
+from cockpit.db.schema import AggCampaignMinute, AggSalesMinute, Return
 from cockpit.metrics.read import ANOMALY_METRICS, metric_values
 from tests.cockpit.test_metric_values import add_sku_minutes, add_traffic
 

@@ -49,7 +49,7 @@ def test_init_seed_refresh_status_import_on_a_new_database(fresh_db_url, backend
     assert code == 0, err
     with get_engine(url).connect() as conn:
         customers = conn.execute(select(func.count()).select_from(Customer)).scalar()
-    assert f"seeded 1 days (normal, seed 5)" in out and customers > 1000
+    assert "seeded 1 days (normal, seed 5)" in out and customers > 1000
     code, out, err = run_cli(url, "refresh", "--now", "2026-11-20T09:45:30+08:00")
     assert code == 0, err
     assert "refresh ok" in out and "15 minutes" in out

@@ -4,7 +4,6 @@ and experiment read-outs that recover the simulator's true effects."""
 import os
 import subprocess
 import sys
-import time
 from zoneinfo import ZoneInfo
 
 import numpy as np

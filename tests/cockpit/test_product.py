@@ -3,7 +3,6 @@ recount of the raw tables, and the incident's return spike with its dominant cau
 import time
 from zoneinfo import ZoneInfo
 
-import pandas as pd
 import pytest
 from sqlalchemy import func, select
 

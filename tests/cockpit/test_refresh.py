@@ -7,7 +7,6 @@ import sys
 import time
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import func, select
 
 from cockpit.config import load_settings

@@ -51,7 +51,7 @@ def shop(module_db_url):
 def test_the_week_is_the_last_complete_monday_to_sunday(shop):
     week = shop["week"]
     assert report.day_date(week).weekday() == 0
-    start, end = day_start_minute(week, TZ), day_start_minute(week + 7, TZ)
+    end = day_start_minute(week + 7, TZ)
     assert end <= NOW_MINUTE < end + 7 * 1440
 
 

@@ -1,6 +1,5 @@
 """Assortment arithmetic on hand-checked rows: turnover and stock-outs per category, slow
 movers at SKU level, new products' incubation, price bands and price competition."""
-import math
 
 import numpy as np
 import pandas as pd

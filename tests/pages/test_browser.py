@@ -89,9 +89,17 @@ def open_page(browser, url: str, db_url: str, viewport=None, charts: bool = True
     page.wait_for_selector("[data-testid=stMetric]", timeout=60_000)
     if charts:
         page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
-    page.wait_for_selector("[data-testid=stStatusWidget]", state="detached", timeout=60_000)
-    time.sleep(1)  # plotly finishes drawing after the status widget goes
+    wait_until_drawn(page)
     return page
+
+
+def wait_until_drawn(page) -> None:
+    """The script has finished and every element is drawn: a new browser loads each element
+    kind's code on first use and shows a grey skeleton in its place until then (metrics,
+    radios, charts and tables read as missing text in the meantime)."""
+    page.wait_for_selector("[data-testid=stStatusWidget]", state="detached", timeout=60_000)
+    page.wait_for_function("!document.querySelector('[data-testid=stSkeleton]')", timeout=60_000)
+    time.sleep(1)  # plotly finishes drawing after the status widget goes
 
 
 def assert_clean(text: str) -> None:
@@ -226,8 +234,7 @@ def open_text_page(browser, url: str, db_url: str) -> tuple:
     """Pages without KPI tiles: wait until the page says how fresh its data is and has finished."""
     page = signed_in_page(browser, url, db_url)
     page.wait_for_function("document.body.innerText.includes('Data as of')", timeout=60_000)
-    page.wait_for_selector("[data-testid=stStatusWidget]", state="detached", timeout=60_000)
-    time.sleep(1)
+    wait_until_drawn(page)
     return page, page.inner_text("body")
 
 
@@ -324,3 +331,23 @@ def test_signing_in_in_chromium_survives_a_reload_and_signing_out_ends_it(runnin
         from cockpit.db.schema import AuthSession
         ended = conn.execute(select(AuthSession.ended_ts_utc).where(AuthSession.username == "chromeuser")).scalars().all()
     assert len(ended) == 1 and ended[0] is not None
+
+
+# Markup in a link someone was sent shows as the text it is: a "[sign in](…)" in a product ID
+# must not become a clickable link inside the cockpit's own error message.
+def test_markup_in_a_link_is_shown_as_typed_not_rendered(running_app, browser):
+    from urllib.parse import quote
+
+    base, db_url = running_app
+    payloads = {"/product?sku=": "[Sign in again](https://evil.example/login) **now**",
+                "/customer?id=": "[Go](https://evil.example/x) <b>now</b>",  # IDs are cut at 40
+                "/stock-levels?wh=x&sku=": "[Sign in again](https://evil.example/login) _now_"}
+    for path, payload in payloads.items():
+        page, text = open_text_page(browser, base + path + quote(payload), db_url)
+        alerts = page.locator("[data-testid=stAlertContainer]")
+        expect(alerts.filter(has_text=payload).first).to_be_visible(timeout=30_000)
+        links = page.locator("[data-testid=stMain] a[href*='evil.example']").count()
+        emphasis = page.locator("[data-testid=stMain] [data-testid=stAlertContainer] :is(strong, em, b)").count()
+        page.close()
+        assert_clean(text)
+        assert payload in text and links == 0 and emphasis == 0, (path, text[-400:])

@@ -32,7 +32,7 @@ def test_a_product_opened_by_url_shows_its_spike_and_cause(incident_url, monkeyp
     at = app_for(url, monkeypatch, PAGE, sku=sku)
     assert not at.exception and not [e for e in at.error if not e.value.startswith("Return spike")]
     headers = [h.value for h in at.subheader]
-    assert any(sku in h for h in headers)
+    assert any(sku in h.replace("\\", "") for h in headers)  # the subheader escapes Markdown (shell.literal)
     assert [h for h in headers if h in ("Stock", "Delivery", "Returns", "Reviews", "Alert history")] == [
         "Stock", "Delivery", "Returns", "Reviews", "Alert history"]
     spike = [e.value for e in at.error if e.value.startswith("Return spike")]
@@ -44,7 +44,7 @@ def test_an_unknown_id_gets_a_clear_message(incident_url, monkeypatch):
     url, _ = incident_url
     at = app_for(url, monkeypatch, PAGE, sku="NOPE-0000")
     assert not at.exception
-    assert any("No product has the ID “NOPE-0000”" in e.value for e in at.error)
+    assert any("No product has the ID ` NOPE-0000 `" in e.value for e in at.error)
     hostile = app_for(url, monkeypatch, PAGE, sku="' OR 1=1 --")
     assert not hostile.exception
     assert any("No product has the ID" in e.value for e in hostile.error)
@@ -61,10 +61,10 @@ def test_typing_a_name_offers_suggestions_and_opens_the_pick(incident_url, monke
     at.selectbox(key="product_pick").set_value(pick.options[0]).run()  # the pick opens
     assert not at.exception
     assert at.text_input(key="product_query").value == chosen
-    assert any(chosen in h.value for h in at.subheader)
+    assert any(chosen in h.value.replace("\\", "") for h in at.subheader)
     at.text_input(key="product_query").set_value(sku.lower()).run()  # an exact ID opens at once
     assert not at.exception
-    assert any(sku in h.value for h in at.subheader) and at.text_input(key="product_query").value == sku
+    assert any(sku in h.value.replace("\\", "") for h in at.subheader) and at.text_input(key="product_query").value == sku
 
 
 def test_sku_panels_link_to_the_product_page():

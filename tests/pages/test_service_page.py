@@ -1,7 +1,6 @@
 """The Service page on seeded databases: the figures shown are the metric functions' values, and
 the effect on repurchase is stated in words with the interval the metrics give."""
 import os
-import time
 from zoneinfo import ZoneInfo
 
 import pytest
