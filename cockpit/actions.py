@@ -5,6 +5,7 @@ import hashlib
 import json
 import logging
 import math
+import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -217,7 +218,15 @@ def entity_state_token(conn: Connection, entity_kind: str, entity_id: str, now_t
 
 # --- the audit row ----------------------------------------------------------------------------
 
-def _check_caller(actor: str, idempotency_key: str, now_ts: float) -> None:
+def _check_caller(actor: str, idempotency_key: str, now_ts: float, *entity_ids: str) -> None:
+    """ValueError for a blank or over-long actor or key, a time that is no number, or an
+    identifier that is no text or holds control characters (PostgreSQL refuses a NUL byte
+    with a database error; a clear refusal names it)."""
+    for name, text in [("actor", actor), ("idempotency_key", idempotency_key)] + [("entity id", e) for e in entity_ids]:
+        if isinstance(text, str) and any(unicodedata.category(ch) == "Cc" for ch in text):
+            raise ValueError(f"{name} {text!r} holds control characters")
+        if name == "entity id" and not isinstance(text, str):
+            raise ValueError(f"an entity id must be text, not {text!r}")
     if not isinstance(actor, str) or not actor.strip():
         raise ValueError("say who acts: actor must be a non-blank name")
     if len(actor) > MAX_ACTOR_LENGTH:
@@ -482,7 +491,7 @@ def replenish_sku(
     how the message shows that time. before/after: on_hand, on_order (units), open_orders
     (ids); after adds replenishment_id, qty and expected_ts_utc (epoch seconds). ValueError
     for a blank actor or key or an unknown SKU/warehouse pair."""
-    _check_caller(actor, idempotency_key, now_ts)
+    _check_caller(actor, idempotency_key, now_ts, sku, warehouse_id)
     entity_id = f"{sku}|{warehouse_id}"
     _stock_row(conn, sku, warehouse_id)
     action_id, first = _claim(conn, "replenish_sku", entity_id, actor, idempotency_key, now_ts, automatic)
@@ -650,7 +659,7 @@ def _set_campaign_status(
     conn: Connection, campaign_id: str, actor: str, key: str, now_ts: float, target: str,
     *, automatic: bool, reason: str, tz: ZoneInfo,
 ) -> ActionResult:
-    _check_caller(actor, key, now_ts)
+    _check_caller(actor, key, now_ts, campaign_id)
     _campaign(conn, campaign_id)
     verb = "pause_campaign" if target == "paused" else "resume_campaign"
     action_id, first = _claim(conn, verb, campaign_id, actor, key, now_ts, automatic)
@@ -787,7 +796,7 @@ def set_rule_profile(conn: Connection, profile: str, actor: str, idempotency_key
     """Make `profile` the active alert rule set; refused when it has no rules or is already active.
 
     before/after: {"profile": the active profile}."""
-    _check_caller(actor, idempotency_key, now_ts)
+    _check_caller(actor, idempotency_key, now_ts, str(profile))
     action_id, first = _claim(conn, "set_rule_profile", str(profile), actor, idempotency_key, now_ts, False)
     if first is not None:
         return first
@@ -861,7 +870,7 @@ def start_clearance(
     CLEARANCE_DISCOUNT_PCT, days not a whole number from 1 to CLEARANCE_MAX_DAYS, a SKU already
     on clearance, or one with nothing on hand. before/after: clearance_state; after's
     "clearance" is the new one. ValueError for an unknown SKU or a blank actor or key."""
-    _check_caller(actor, idempotency_key, now_ts)
+    _check_caller(actor, idempotency_key, now_ts, sku)
     _product(conn, sku)
     action_id, first = _claim(conn, "start_clearance", sku, actor, idempotency_key, now_ts, False)
     if first is not None:
@@ -902,7 +911,7 @@ def end_clearance(
 ) -> ActionResult:
     """End the SKU's running clearance now (its price goes back to the list price); refused
     when none runs. before/after: clearance_state. ValueError for an unknown SKU."""
-    _check_caller(actor, idempotency_key, now_ts)
+    _check_caller(actor, idempotency_key, now_ts, sku)
     _product(conn, sku)
     action_id, first = _claim(conn, "end_clearance", sku, actor, idempotency_key, now_ts, False)
     if first is not None:

@@ -117,6 +117,8 @@ def _parse_ts(values: pd.Series, tz: ZoneInfo) -> pd.Series:
     is_epoch = is_number & (numeric.abs() < MAX_EPOCH_S)  # infinities and huge numbers are no time
     out[is_epoch] = numeric[is_epoch].astype("int64")
     for index, raw in values[~is_number & values.notna()].items():
+        if not any(ch.isdigit() for ch in str(raw)):
+            continue  # pandas reads "now", "today" and "yesterday" as the clock's time: no export means that
         try:
             stamp = pd.to_datetime(raw, errors="coerce")
             if not pd.isna(stamp) and stamp.tzinfo is None:

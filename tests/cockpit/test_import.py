@@ -68,6 +68,22 @@ def test_good_order_rows_are_kept_and_bad_ones_rejected_with_reasons(shop, tmp_p
         assert conn.execute(select(func.count()).select_from(ImportReject)).scalar() == 4
 
 
+# pandas reads these words as the clock's time at import: an export that says "now" is broken,
+# and taking it for the import's moment would put the order at a wrong, ever-changing time.
+def test_words_for_the_clock_are_no_order_time(shop, tmp_path):
+    header = ORDERS_CSV.splitlines()[0]
+    rows = [f"{2001 + i},601,{when},organic,East,WH-E,paid,SKU-1,1,30," for i, when in
+            enumerate(["now", "today", "yesterday", " Tomorrow ", "2026-11-11 00:09:00"])]
+    path = tmp_path / "orders_words.csv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    with shop.begin() as conn:
+        report = import_file(conn, path, TZ)
+    assert (report.accepted, report.rejected) == (1, 4)
+    assert [reason.split(": ", 1)[1] for reason in report.reasons] == ["ts is not a time"] * 4
+    with shop.connect() as conn:
+        assert conn.execute(select(Order.order_id)).scalars().all() == [2005]
+
+
 def test_the_same_file_imported_twice_changes_nothing(shop, tmp_path):
     path = tmp_path / "orders.csv"
     path.write_text(ORDERS_CSV)

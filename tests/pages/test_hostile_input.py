@@ -315,6 +315,32 @@ def test_replenish_sku_names_an_unknown_stock_pair_and_writes_nothing(seeded_url
     assert table_counts(seeded_url) == before and audit_rows(seeded_url) == audits
 
 
+# A NUL byte in an id is refused by name before any SQL: PostgreSQL would fail on it with a
+# database error deep inside the transaction.
+@pytest.mark.parametrize("verb", ["replenish", "pause", "resume", "start_clearance", "end_clearance", "profile", "actor"])
+def test_actions_refuse_control_characters_in_ids_by_name_and_write_nothing(seeded_url, verb):
+    engine = get_engine(seeded_url)
+    ensure_users(engine, **{OPERATOR: "operator", ADMIN: "admin"})
+    with engine.connect() as conn:
+        sku, warehouse_id = conn.execute(select(StockLevel.sku, StockLevel.warehouse_id).limit(1)).one()
+        campaign_id = conn.execute(select(Campaign.campaign_id).limit(1)).scalar()
+    calls = {
+        "replenish": lambda conn, now: actions.replenish_sku(conn, sku + "\x00", warehouse_id, 5, OPERATOR, key(), now),
+        "pause": lambda conn, now: actions.pause_campaign(conn, campaign_id + "\x00", OPERATOR, key(), now),
+        "resume": lambda conn, now: actions.resume_campaign(conn, "\x00" + campaign_id, OPERATOR, key(), now),
+        "start_clearance": lambda conn, now: actions.start_clearance(conn, sku + "\x00", "flash_sale", 20, 3,
+                                                                     OPERATOR, key(), now),
+        "end_clearance": lambda conn, now: actions.end_clearance(conn, sku + "\x1b", OPERATOR, key(), now),
+        "profile": lambda conn, now: actions.set_rule_profile(conn, "normal\x00", ADMIN, key(), now),
+        "actor": lambda conn, now: actions.replenish_sku(conn, sku, warehouse_id, 5, OPERATOR + "\x00", key(), now),
+    }
+    before, audits = table_counts(seeded_url), audit_rows(seeded_url)
+    with actions.action_transaction(engine) as conn:
+        with pytest.raises(ValueError, match="holds control characters"):
+            calls[verb](conn, time.time())
+    assert table_counts(seeded_url) == before and audit_rows(seeded_url) == audits
+
+
 def open_alert(url: str) -> int:
     """An open alert's id (one made by hand in a quiet shop)."""
     with get_engine(url).begin() as conn:
