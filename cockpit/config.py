@@ -79,6 +79,13 @@ class Settings:
     # COCKPIT_OIDC_UNKNOWN: what an OpenID Connect user whose email is not in the users table
     # gets: "deny" (no access) or "viewer" (read only).
     oidc_unknown: str = "deny"
+    # Alert notifications (README "Alert notifications"). COCKPIT_NOTIFY_FILE: a TOML file
+    # naming the delivery channels (webhook, WeCom, DingTalk, Slack, email); none: no messages.
+    notify_file: Path | None = None
+    # COCKPIT_PUBLIC_URL: the address people open the cockpit at; messages link back to it.
+    public_url: str = "http://localhost:8501"
+    # COCKPIT_SMTP_PASSWORD: the SMTP password of email channels that name a user but no password.
+    smtp_password: str | None = field(default=None, repr=False)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -145,6 +152,13 @@ def load_settings(env: dict | None = None) -> Settings:
     oidc_unknown = env.get("COCKPIT_OIDC_UNKNOWN") or base.oidc_unknown
     if oidc_unknown not in ("deny", "viewer"):
         raise ConfigError(f"COCKPIT_OIDC_UNKNOWN={oidc_unknown!r}: choose deny or viewer")
+    notify_file = env.get("COCKPIT_NOTIFY_FILE") or None
+    if notify_file and not Path(notify_file).is_file():
+        raise ConfigError(f"COCKPIT_NOTIFY_FILE={notify_file!r} is not a file: point it at the channels' TOML file")
+    port = _int(env, "COCKPIT_PORT", base.port, minimum=1)
+    public_url = env.get("COCKPIT_PUBLIC_URL") or f"http://localhost:{port}"
+    if not public_url.startswith(("http://", "https://")):
+        raise ConfigError(f"COCKPIT_PUBLIC_URL={public_url!r} must start with http:// or https://")
     return Settings(
         db_url=env.get("COCKPIT_DB_URL") or base.db_url,
         refresh_seconds=_int(env, "COCKPIT_REFRESH_SECONDS", base.refresh_seconds, minimum=1),
@@ -157,7 +171,7 @@ def load_settings(env: dict | None = None) -> Settings:
         rule_profile=env.get("COCKPIT_RULE_PROFILE") or None,
         max_catchup_minutes=_int(env, "COCKPIT_MAX_CATCHUP_MINUTES", base.max_catchup_minutes, minimum=1),
         retry_max_seconds=_int(env, "COCKPIT_RETRY_MAX_SECONDS", base.retry_max_seconds, minimum=1),
-        port=_int(env, "COCKPIT_PORT", base.port, minimum=1),
+        port=port,
         forecast_minutes=_int(env, "COCKPIT_FORECAST_MINUTES", base.forecast_minutes, minimum=1),
         attribution_minutes=_int(env, "COCKPIT_ATTRIBUTION_MINUTES", base.attribution_minutes, minimum=1),
         service_bot_target=_share(env, "COCKPIT_SERVICE_BOT_TARGET", base.service_bot_target),
@@ -174,4 +188,7 @@ def load_settings(env: dict | None = None) -> Settings:
         display_token=env.get("COCKPIT_DISPLAY_TOKEN") or None,
         session_hours=_int(env, "COCKPIT_SESSION_HOURS", base.session_hours, minimum=1),
         oidc_unknown=oidc_unknown,
+        notify_file=Path(notify_file) if notify_file else None,
+        public_url=public_url.rstrip("/"),
+        smtp_password=env.get("COCKPIT_SMTP_PASSWORD") or None,
     )

@@ -63,6 +63,22 @@ def purge_old_raw_events(conn: Connection, now_minute: int, retention_days: int)
     conn.execute(delete(UvHour).where(UvHour.hour_utc < (now_minute - retention_days * 1440) // 60))
 
 
+def notify_job(settings: Settings, now_ts: float | None = None):
+    """Alert notifications (cockpit.notify) to the channels of COCKPIT_NOTIFY_FILE; None when
+    no file is configured. The file is read each run, so a changed channel applies without a
+    restart; a broken file is logged and nothing is sent until it is fixed."""
+    if settings.notify_file is None:
+        return None
+    from cockpit import notify
+
+    channels = notify.load_channels(settings.notify_file, settings.smtp_password)
+    report = notify.notify(get_engine(settings.db_url), channels, settings.tz, settings.public_url, now_ts)
+    if report.planned or report.sent or report.retrying or report.failed:
+        log.info("notifications: %d planned, %d sent, %d to retry, %d failed", report.planned, report.sent,
+                 report.retrying, report.failed)
+    return report
+
+
 def apply_retention(settings: Settings, now_ts: float | None = None) -> bool:
     """The hourly retention job: purge old raw events under the refresh lock (skipped, and
     retried next hour, while a refresh holds it). Returns whether it ran."""

@@ -51,6 +51,8 @@ class SlowJob:
 
 SLOW_JOBS: list[SlowJob] = [
     SlowJob("retention", jobs.apply_retention, "interval", {"hours": 1}),
+    # Alert messages: soon after an alert opens (the refresh records it), retries when due.
+    SlowJob("notifications", jobs.notify_job, "interval", {"seconds": 30}, at_start_after_s=20),
     # Forecasts once soon after the start (a fresh demo shows them within a minute), then on
     # COCKPIT_FORECAST_MINUTES.
     SlowJob("forecasts", jobs.forecast_job, "interval", interval_setting="forecast_minutes", at_start_after_s=15),

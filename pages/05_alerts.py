@@ -69,6 +69,20 @@ if not wall:
         actors = filters[1].multiselect(t("Who"), sorted(audit["actor"].unique()), key="alerts_audit_actors")
         st.dataframe(charts.audit_table(audit, tz, verbs, actors), hide_index=True, height=360,
                      column_config=charts.AUDIT_COLUMNS)
+        st.subheader(t("Alert messages"))
+        sent = loaders.notifications(settings.db_url, fresh.data_minute)
+        failed = sent[sent["status"] == "failed"]
+        if len(failed):
+            st.error(t("{n} message(s) could not be delivered, the last to {channel}: {error}", n=len(failed),
+                       channel=failed["channel"].iloc[0], error=shell.quoted(failed["last_error"].iloc[0] or "")))
+        if sent.empty:
+            st.caption(t("No alert messages yet.") + " " + (
+                t("Channels: {file}.", file=settings.notify_file) if settings.notify_file else
+                t("Set COCKPIT_NOTIFY_FILE to send alerts to WeCom, DingTalk, Slack, a webhook or email "
+                  "(README “Alert notifications”).")))
+        else:
+            st.dataframe(charts.notification_table(sent, tz), hide_index=True, height=300,
+                         column_config=charts.NOTIFICATION_TABLE_COLUMNS)
         st.subheader(t("Did the actions work?"))
         measured = loaders.measured_actions(settings.db_url, fresh.data_minute)
         if measured.empty:

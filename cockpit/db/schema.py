@@ -355,6 +355,38 @@ class Alert(Base):
     open_key: Mapped[str | None] = mapped_column(String(140), unique=True)
 
 
+class Notification(Base):
+    """One message to one delivery channel (cockpit.notify): the alerts it groups, its text, and
+    every delivery attempt's outcome. Pending until sent; failed after the last retry, kept."""
+
+    __tablename__ = "notifications"
+    notification_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    rule_id: Mapped[int | None] = mapped_column(Integer)
+    level: Mapped[str] = mapped_column(String(16))
+    alert_ids: Mapped[str] = mapped_column(Text)  # JSON list
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)  # plain text; the channel's format is built from it
+    link: Mapped[str] = mapped_column(Text)
+    created_ts_utc: Mapped[int] = mapped_column(BigInteger, index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_ts_utc: Mapped[int] = mapped_column(BigInteger)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_ts_utc: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class AlertNotice(Base):
+    """When an alert was last put into a notification for a channel, and at which level: its
+    repeat interval counts from here, and a rise to critical notifies again at once."""
+
+    __tablename__ = "alert_notices"
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.alert_id", ondelete="CASCADE"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64), primary_key=True)
+    level: Mapped[str] = mapped_column(String(16))
+    notified_ts_utc: Mapped[int] = mapped_column(BigInteger)
+
+
 class ActionLog(Base):
     """The audit log: every action, who, when, what, before and after, and its result."""
 

@@ -481,6 +481,32 @@ def audit_table(audit: pd.DataFrame, tz: ZoneInfo, verbs, actors) -> pd.DataFram
                   "after_json"]]
 
 
+NOTIFICATION_TABLE_COLUMNS = {"created": t("Created"), "channel": t("Channel"), "level": t("Level"),
+                              "subject": t("Message"), "alert_count": st.column_config.NumberColumn(t("Alerts"),
+                                                                                                    format="%d"),
+                              "status": t("Status"), "attempts": st.column_config.NumberColumn(t("Tries"), format="%d"),
+                              "outcome": t("Outcome")}
+
+
+def notification_table(frame: pd.DataFrame, tz: ZoneInfo) -> pd.DataFrame:
+    """The delivery log (cockpit.notify.recent_notifications) as shown: times in the shop's
+    timezone; outcome says when it arrived, when the next try is, or why it failed."""
+    def when(seconds: pd.Series) -> pd.Series:
+        stamps = pd.to_datetime(seconds.astype("float64"), unit="s", utc=True).dt.tz_convert(tz)
+        return stamps.dt.strftime("%m-%d %H:%M:%S").fillna("")
+
+    sent, retry = when(frame["sent_ts_utc"]), when(frame["next_attempt_ts_utc"])
+    outcome = [
+        t("delivered {at}", at=s) if status == "sent"
+        else t("next try {at}: {error}", at=r, error=e or "") if status == "pending" and attempts
+        else t("due {at}", at=r) if status == "pending"
+        else t("gave up: {error}", error=e or "")
+        for status, attempts, s, r, e in zip(frame["status"], frame["attempts"], sent, retry, frame["last_error"])
+    ]
+    table = frame.assign(created=when(frame["created_ts_utc"]), outcome=outcome)
+    return table[list(NOTIFICATION_TABLE_COLUMNS)]
+
+
 def forecast_figure(history: pd.DataFrame, ahead: pd.DataFrame, title: str, days_shown: int = 56,
                     promotions: pd.DataFrame | None = None) -> go.Figure:
     """Daily units (the last days_shown days) and the forecast with its 95% interval as a band;

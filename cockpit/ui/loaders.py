@@ -320,6 +320,15 @@ def service_page(db_url: str, data_minute: int, timezone: str, window: str, resp
 ACTION_EFFECT_CHOICES = 20  # the recent pauses, resumes and replenishments offered on the Alerts page
 
 
+@st.cache_data(ttl=30, max_entries=4, show_spinner=False)
+def notifications(db_url: str, data_minute: int) -> pd.DataFrame:
+    """The newest alert messages and their delivery (cockpit.notify.recent_notifications)."""
+    from cockpit import notify
+
+    with get_engine(db_url).connect() as conn:
+        return notify.recent_notifications(conn, limit=50)
+
+
 @st.cache_data(ttl=300, max_entries=8, show_spinner=False)
 def measured_actions(db_url: str, data_minute: int) -> pd.DataFrame:
     """The recent done pauses, resumes and replenishments, newest first
