@@ -236,10 +236,10 @@ def compose(group: pd.DataFrame, tz: ZoneInfo, public_url: str, reminder: bool) 
     level = max(group["level"], key=lambda lvl: LEVEL_RANK.get(lvl, 0))
     rule_name, count = group["rule_name"].iloc[0], len(group)
     prefix = f"[{LEVEL_NAMES.get(level, level.upper())}]" + (" still open:" if reminder else "")
-    subject = (f"{prefix} {group['message'].iloc[0]}" if count == 1
-               else f"{prefix} {rule_name}: {count} alerts")
+    subject = f"{prefix} {rule_name}" + (f": {count} alerts" if count > 1 else "")
     lines = []
-    for row in group.sort_values(["level", "opened_minute"], ascending=[True, True]).head(MAX_LINES).itertuples():
+    order = group.assign(rank=-group["level"].map(LEVEL_RANK).fillna(0)).sort_values(["rank", "opened_minute"])
+    for row in order.head(MAX_LINES).itertuples():  # the most severe, then the oldest, first
         since = datetime_of_minute(int(row.opened_minute), tz).strftime("%m-%d %H:%M")
         lines.append(f"- {row.message} (since {since})")
     if count > MAX_LINES:

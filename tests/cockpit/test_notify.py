@@ -91,8 +91,9 @@ def test_many_skus_running_out_make_one_message_per_channel_in_each_services_for
     # The oldest alert first; its time in the shop's timezone.
     assert stock["text"].startswith("- Days of cover for SKU APP-117 in warehouse WH-EAST is 0.1, below 0.25 "
                                     "(since 11-11 13:38)")
-    single = hook["[WARN] ROI vs floor for campaign CMP-7 is -1.1, below -1"]
+    single = hook["[WARN] Campaign under ROI floor"]
     assert single["link"] == PUBLIC + "/ads-roi?campaign=CMP-7"
+    assert single["text"] == "- ROI vs floor for campaign CMP-7 is -1.1, below -1 (since 11-11 13:30)"
 
     wecom = [r.body for r in web.at("/wecom")]
     assert {b["msgtype"] for b in wecom} == {"markdown"}
@@ -105,7 +106,7 @@ def test_many_skus_running_out_make_one_message_per_channel_in_each_services_for
         assert request.query["sign"] == expected and request.query["access_token"] == "t"
         assert request.body["msgtype"] == "markdown" and request.body["markdown"]["title"].startswith("[")
     slack = [r.body["text"] for r in web.at("/slack")]
-    assert any(text.startswith("*[WARN] ROI vs floor") and f"<{PUBLIC}/ads-roi?campaign=CMP-7|Open in the cockpit>"
+    assert any(text.startswith("*[WARN] Campaign under ROI floor*") and f"<{PUBLIC}/ads-roi?campaign=CMP-7|Open in the cockpit>"
                in text for text in slack)
     sender, recipients, message = next(m for m in mail.messages if "Stock running out" in m[2]["Subject"])
     assert sender == "cockpit@example.com" and recipients == ["ops@example.com", "lead@example.com"]
@@ -122,7 +123,7 @@ def test_an_alert_is_sent_once_then_reminded_after_the_repeat_interval_and_at_on
     with engine.begin() as conn:  # the campaign worsens: critical goes out before the hour is up
         conn.execute(update(Alert).where(Alert.alert_id == shop["roi"][0]).values(level="critical"))
     worse = notify.notify(engine, hook, TZ, PUBLIC, NOW + 59 * 60 + 30)
-    assert worse.planned == 1 and web.received[-1].body["subject"].startswith("[CRITICAL] ROI vs floor")
+    assert worse.planned == 1 and web.received[-1].body["subject"] == "[CRITICAL] Campaign under ROI floor"
     reminder = notify.notify(engine, hook, TZ, PUBLIC, NOW + 60 * 60)
     assert reminder.planned == 1  # the SKUs, an hour after their first message
     assert web.received[-1].body["subject"] == "[CRITICAL] still open: Stock running out: 18 alerts"
@@ -154,7 +155,7 @@ def test_quiet_hours_hold_warnings_until_they_end_and_let_critical_alerts_throug
     assert web.received[0].body["level"] == "critical"
     assert notify.notify(engine, quiet, TZ, PUBLIC, night + 4 * 3600).planned == 0  # 06:30, still quiet
     morning = notify.notify(engine, quiet, TZ, PUBLIC, night + 4 * 3600 + 1800)  # 07:00
-    assert morning.sent == 1 and web.received[-1].body["subject"].startswith("[WARN] ROI vs floor")
+    assert morning.sent == 1 and web.received[-1].body["subject"] == "[WARN] Campaign under ROI floor"
 
 
 def test_a_failing_channel_is_retried_with_growing_pauses_and_then_kept_as_failed(engine, shop, sinks):
