@@ -2,7 +2,7 @@
 mix, content channels' engagement, against yesterday and last week; a channel drill-down."""
 import streamlit as st
 
-from cockpit.ui import charts, loaders, shell, widgets
+from cockpit.ui import charts, exports, loaders, shell, widgets
 from cockpit.ui.i18n import t
 
 shell.require_frame()
@@ -61,8 +61,8 @@ def live_panels():
     by = st.radio(t("Break the funnel down by"), ["channel", "segment"], horizontal=True, key="traffic_by",
                   format_func={"channel": t("Channel"), "segment": t("New / returning")}.get)
     table = charts.funnel_comparison(data["today"][by], data["yesterday"][by], data["last_week"][by])
-    event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row", key="traffic_table",
-                         column_config=charts.FUNNEL_COLUMNS)
+    event = exports.table(table, hide_index=True, on_select="rerun", selection_mode="single-row", key="traffic_table",
+                         column_config=charts.FUNNEL_COLUMNS, name="funnel")
     picked = charts.selected_value(event, table, "group")
     if by == "channel" and picked and picked != shell.param("channel"):
         shell.set_params(channel=picked)
@@ -73,8 +73,8 @@ def live_panels():
         widgets.show_figure(charts.channel_mix_figure(data["mix"], t("Channel mix (share of sessions)")))
     with content_col:
         st.markdown(f"**{t('Live-stream and content channels')}**")
-        st.dataframe(charts.content_engagement(data["engagement"]), hide_index=True,
-                     column_config=charts.ENGAGEMENT_COLUMNS)
+        exports.table(charts.content_engagement(data["engagement"]), hide_index=True,
+                     column_config=charts.ENGAGEMENT_COLUMNS, name="traffic-content-engagement")
 
 
 live_panels()

@@ -3,7 +3,7 @@ of cover, stock-outs, sell-through, turnover, slow movers, pending replenishment
 drill-down with the one-click replenish."""
 import streamlit as st
 
-from cockpit.ui import action_dialogs, charts, loaders, product_charts, shell, widgets
+from cockpit.ui import action_dialogs, charts, exports, loaders, product_charts, shell, widgets
 from cockpit.ui.i18n import t
 
 shell.require_frame()
@@ -57,8 +57,8 @@ def live_panels():
                                        default=["out", "below_safety", "below_reorder"], key="stock_pos")
     table = charts.stock_table(levels, level_of, warehouses, categories, positions)
     st.caption(t("Select a row to open the SKU, its history and the replenish action."))
-    event = st.dataframe(charts.styled_states(table), hide_index=True, on_select="rerun", selection_mode="single-row", key="stock_table",
-                         column_config=charts.STOCK_COLUMNS, height=360)
+    event = exports.table(charts.styled_states(table), hide_index=True, on_select="rerun", selection_mode="single-row", key="stock_table",
+                         column_config=charts.STOCK_COLUMNS, height=360, name="stock-levels")
     picked = charts.selected_value(event, table, "pair")
     if picked and picked != f"{shell.param('sku')}|{shell.param('wh')}":
         sku, warehouse_id = picked.split("|", 1)
@@ -68,12 +68,12 @@ def live_panels():
     slow, incoming = st.columns(2)
     with slow:
         st.markdown(f"**{t('Slow movers')}**")
-        st.dataframe(product_charts.with_product_links(charts.slow_movers(levels)), hide_index=True,
-                     column_config={**charts.STOCK_COLUMNS, "sku": product_charts.SKU_LINK}, height=260)
+        exports.table(product_charts.with_product_links(charts.slow_movers(levels)), hide_index=True,
+                     column_config={**charts.STOCK_COLUMNS, "sku": product_charts.SKU_LINK}, height=260, name="stock-slow-movers")
     with incoming:
         st.markdown(f"**{t('Pending replenishments')}**")
-        st.dataframe(charts.pending_table(pending, tz), hide_index=True, height=260,
-                     column_config=charts.PENDING_COLUMNS)
+        exports.table(charts.pending_table(pending, tz), hide_index=True, height=260,
+                     column_config=charts.PENDING_COLUMNS, name="stock-pending")
 
 
 live_panels()

@@ -2,7 +2,7 @@
 pacing through the day; a campaign drill-down with pause / resume and a better channel."""
 import streamlit as st
 
-from cockpit.ui import action_dialogs, charts, loaders, shell, widgets
+from cockpit.ui import action_dialogs, charts, exports, loaders, shell, widgets
 from cockpit.ui.i18n import t
 
 shell.require_frame()
@@ -51,13 +51,13 @@ def live_panels():
         return
     table = charts.campaign_table(pacing, data["last_hour"], level_of)
     st.caption(t("Campaigns under their ROI floor come first. Select one for its detail, pause or resume."))
-    event = st.dataframe(charts.styled_states(table), hide_index=True, on_select="rerun", selection_mode="single-row", key="ads_table",
-                         column_config=charts.CAMPAIGN_COLUMNS)
+    event = exports.table(charts.styled_states(table), hide_index=True, on_select="rerun", selection_mode="single-row", key="ads_table",
+                         column_config=charts.CAMPAIGN_COLUMNS, name="campaigns")
     picked = charts.selected_value(event, table, "campaign_id")
     if picked and picked != shell.param("campaign"):
         shell.set_params(campaign=picked)
         st.rerun()
-    st.dataframe(data["channels"], hide_index=True, column_config=charts.CHANNEL_COLUMNS)
+    exports.table(data["channels"], hide_index=True, column_config=charts.CHANNEL_COLUMNS, name="ads-channels")
 
 
 live_panels()

@@ -3,7 +3,7 @@ thresholds (edited, validated and audited here), the audit log of every action, 
 the actions worked (their effect against a forecast without them)."""
 import streamlit as st
 
-from cockpit.ui import action_dialogs, charts, effect_charts, loaders, rule_editor, shell, widgets
+from cockpit.ui import action_dialogs, charts, effect_charts, exports, loaders, rule_editor, shell, widgets
 from cockpit.ui.i18n import t
 
 shell.require_frame()
@@ -51,8 +51,8 @@ def live_alerts():
     if wall:
         return
     st.subheader(t("Last 24 hours"))
-    st.dataframe(charts.recent_alert_table(data["recent"], tz), hide_index=True, height=280,
-                 column_config=charts.RECENT_ALERT_COLUMNS)
+    exports.table(charts.recent_alert_table(data["recent"], tz), hide_index=True, height=280,
+                 column_config=charts.RECENT_ALERT_COLUMNS, name="alerts-recent-alert")
 
 
 live_alerts()
@@ -67,8 +67,8 @@ if not wall:
         filters = st.columns(2)
         verbs = filters[0].multiselect(t("Action"), sorted(audit["verb"].unique()), key="alerts_audit_verbs")
         actors = filters[1].multiselect(t("Who"), sorted(audit["actor"].unique()), key="alerts_audit_actors")
-        st.dataframe(charts.audit_table(audit, tz, verbs, actors), hide_index=True, height=360,
-                     column_config=charts.AUDIT_COLUMNS)
+        exports.table(charts.audit_table(audit, tz, verbs, actors), hide_index=True, height=360,
+                     column_config=charts.AUDIT_COLUMNS, name="alerts-audit")
         st.subheader(t("Alert messages"))
         sent = loaders.notifications(settings.db_url, fresh.data_minute)
         failed = sent[sent["status"] == "failed"]
@@ -81,8 +81,8 @@ if not wall:
                 t("Set COCKPIT_NOTIFY_FILE to send alerts to WeCom, DingTalk, Slack, a webhook or email "
                   "(README “Alert notifications”).")))
         else:
-            st.dataframe(charts.notification_table(sent, tz), hide_index=True, height=300,
-                         column_config=charts.NOTIFICATION_TABLE_COLUMNS)
+            exports.table(charts.notification_table(sent, tz), hide_index=True, height=300,
+                         column_config=charts.NOTIFICATION_TABLE_COLUMNS, name="alerts-notification")
         st.subheader(t("Did the actions work?"))
         measured = loaders.measured_actions(settings.db_url, fresh.data_minute)
         if measured.empty:

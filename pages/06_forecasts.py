@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from cockpit.timebuckets import datetime_of_minute
-from cockpit.ui import charts, loaders, shell, widgets
+from cockpit.ui import charts, exports, loaders, shell, widgets
 from cockpit.ui.i18n import t
 
 shell.require_frame()
@@ -55,7 +55,7 @@ elif loaded.value is not None:
             ahead[(ahead["kind"] == kind) & (ahead["key"] == key)],
             t("{series}: units per day and forecast", series=key), promotions=result.get("promotions")))
     with st.expander(t("Every series' backtest ({n})", n=len(scores))):
-        st.dataframe(charts.forecast_scores_table(scores), hide_index=True, width="stretch")
+        exports.table(charts.forecast_scores_table(scores), hide_index=True, width="stretch", name="forecasts-forecast-scores")
 
     today, hourly = result["as_of_day"], result.get("hourly")
     is_today = hourly is not None and hourly["day"] == today
@@ -95,7 +95,7 @@ if widgets.load_marker(recent, tz) and recent.value is not None:
         moved = found["explanations"].get(str(row.alert_id))
         if moved is not None and not moved.empty:
             with st.expander(t("What moved, by {dimension}", dimension=t(found["dimensions"][row.metric]))):
-                st.dataframe(charts.moved_table(moved), hide_index=True, width="stretch")
+                exports.table(charts.moved_table(moved), hide_index=True, width="stretch", name="forecasts-moved")
 
 st.subheader(t("Traffic anomalies"))
 sensitivity = st.radio(t("Sensitivity"), ["low", "medium", "high"], index=1, horizontal=True,
@@ -116,5 +116,5 @@ if widgets.load_marker(found, tz) and found.value is not None:
             when = datetime_of_minute(int(row.hour_utc) * 60, tz).strftime("%Y-%m-%d %H:00")
             st.markdown(t("**{when}**: {sessions:,} sessions against {expected:,.0f} expected (score {score:+.1f})",
                           when=when, sessions=int(row.sessions), expected=row.expected, score=row.score))
-            st.dataframe(charts.change_table(data["explanations"][str(int(row.hour_utc))]), hide_index=True,
-                         width="stretch")
+            exports.table(charts.change_table(data["explanations"][str(int(row.hour_utc))]), hide_index=True,
+                          width="stretch", name=f"what-changed-{when[:13].replace(' ', '-')}h")

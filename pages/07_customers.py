@@ -3,7 +3,7 @@ distribution and top customers, cohort retention, new vs returning, acquisition 
 channel, the private-domain share of orders, and a segment's customers as CSV for outreach."""
 import streamlit as st
 
-from cockpit.ui import customer_charts as cc
+from cockpit.ui import customer_charts as cc, exports
 from cockpit.ui import loaders, shell, widgets
 from cockpit.ui.i18n import t
 from models import rfm
@@ -47,14 +47,13 @@ else:
     with left:
         widgets.show_figure(cc.segment_figure(summary, t("Share of customers and of value per segment")))
     with right:
-        st.dataframe(cc.summary_table(summary), hide_index=True, column_config=cc.SUMMARY_COLUMNS, width="stretch")
+        exports.table(cc.summary_table(summary), hide_index=True, column_config=cc.SUMMARY_COLUMNS, width="stretch", name="customers-summary")
         pick, download = st.columns([2, 1], vertical_alignment="bottom")
         segment = pick.selectbox(t("Export a segment for an outreach campaign"), list(rfm.SEGMENT_KEYS),
                                  format_func=cc.segment_name, key="customers_export_segment")
         export = loaders.segment_export(settings.db_url, days[-1], version, segment)
-        download.download_button(t("Download CSV ({n:,})", n=len(export)), cc.csv_bytes(export), width="stretch",
-                                 file_name=f"customers-{segment}-{cc.day_text(days[-1])}.csv", mime="text/csv",
-                                 key="customers_export")
+        download.caption(t("{n:,} customers", n=len(export)))
+        exports.download_buttons(export, f"customers-{segment}-{cc.day_text(days[-1])}", container=download)
 
     st.subheader(t("Migration between two days"))
     if len(days) < 2:
@@ -77,8 +76,8 @@ else:
             st.metric(t("From valuable to at risk"), f"{len(moved['moved']):,}",
                       help=t("Important value or development on the first day, important retention or win-back on "
                              "the second."))
-            st.dataframe(cc.score_table(moved["moved"], ["customer", "segment", "monetary", "clv"]),
-                         hide_index=True, column_config=cc.SCORE_COLUMNS, height=340)
+            exports.table(cc.score_table(moved["moved"], ["customer", "segment", "monetary", "clv"]),
+                         hide_index=True, column_config=cc.SCORE_COLUMNS, height=340, name="customers-moved-segment")
 
     st.subheader(t("Customer lifetime value"))
     left, right = st.columns(2)
@@ -86,7 +85,7 @@ else:
         widgets.show_figure(cc.clv_figure(scores, t("Distribution")))
     with right:
         st.markdown(f"**{t('Top customers')}**")
-        st.dataframe(cc.score_table(latest["top"]), hide_index=True, column_config=cc.SCORE_COLUMNS, height=340)
+        exports.table(cc.score_table(latest["top"]), hide_index=True, column_config=cc.SCORE_COLUMNS, height=340, name="customers-top")
 
 st.subheader(t("Orders, cohorts and acquisition"))
 controls = st.columns(4)
@@ -123,4 +122,4 @@ if widgets.load_marker(loaded, tz) and loaded.value is not None:
         with right:
             widgets.show_figure(cc.new_returning_figure(mix, t("GMV per day: new vs returning customers")))
             st.markdown(f"**{t('Customer acquisition cost by channel')}**")
-            st.dataframe(cc.cac_table(acquisition), hide_index=True, column_config=cc.CAC_COLUMNS, width="stretch")
+            exports.table(cc.cac_table(acquisition), hide_index=True, column_config=cc.CAC_COLUMNS, width="stretch", name="customers-cac")

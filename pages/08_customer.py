@@ -4,7 +4,7 @@ reviews, and the experiments they were in. Sections follow one another; later on
 contacts) append at the end."""
 import streamlit as st
 
-from cockpit.ui import customer_charts as cc
+from cockpit.ui import customer_charts as cc, exports
 from cockpit.ui import loaders, shell, widgets
 from cockpit.ui.product_charts import SKU_LINK, with_product_links
 from cockpit.ui.i18n import t
@@ -74,31 +74,31 @@ else:
     with left:
         widgets.show_figure(cc.history_figure(history, t("Segment on each stored day")))
     with right:
-        st.dataframe(cc.history_table(history), hide_index=True, column_config=cc.HISTORY_COLUMNS)
+        exports.table(cc.history_table(history), hide_index=True, column_config=cc.HISTORY_COLUMNS, name="customer-history")
 
 st.subheader(t("Orders"))
 if orders.empty:
     st.info(t("No orders."))
 else:
-    st.dataframe(cc.orders_table(orders, tz), hide_index=True, column_config=cc.ORDER_COLUMNS, width="stretch",
-                 height=min(400, 40 + 35 * len(orders)))
+    exports.table(cc.orders_table(orders, tz), hide_index=True, column_config=cc.ORDER_COLUMNS, width="stretch",
+                 height=min(400, 40 + 35 * len(orders)), name="customer-orders")
 
 st.subheader(t("Channels and marketing touches"))
 left, right = st.columns([1, 2])
 with left:
     st.markdown(t("**Acquired through** {channel}", channel=row["acquisition_channel"]))
     if len(orders):
-        st.dataframe(cc.channel_counts(orders), hide_index=True, width="stretch",
+        exports.table(cc.channel_counts(orders), hide_index=True, width="stretch",
                      column_config={"channel": t("Order channel"), "orders": t("Orders"),
-                                    "amount": st.column_config.NumberColumn(t("Amount"), format="yen")})
+                                    "amount": st.column_config.NumberColumn(t("Amount"), format="yen")}, name="customer-channel-counts")
 with right:
     touches = profile["touches"]
     if touches.empty:
         st.info(t("No marketing touches recorded for the visits this customer ordered from."))
     else:
-        st.dataframe(cc.dated(touches, tz), hide_index=True, width="stretch", height=260,
+        exports.table(cc.dated(touches, tz), hide_index=True, width="stretch", height=260,
                      column_config={"when": t("When"), "channel": t("Channel"), "campaign_id": t("Campaign"),
-                                    "touch_type": t("Touch")})
+                                    "touch_type": t("Touch")}, name="customer-touches")
 
 st.subheader(t("Returns and reviews"))
 left, right = st.columns(2)
@@ -106,26 +106,26 @@ with left:
     if profile["returns"].empty:
         st.info(t("No returns."))
     else:
-        st.dataframe(with_product_links(cc.dated(profile["returns"], tz)), hide_index=True, width="stretch",
+        exports.table(with_product_links(cc.dated(profile["returns"], tz)), hide_index=True, width="stretch",
                      column_config={"when": t("When"), "order_id": st.column_config.NumberColumn(t("Order"), format="%d"),
                                     "sku": SKU_LINK, "qty": t("Qty"), "reason": t("Reason"),
-                                    "refund_amount": st.column_config.NumberColumn(t("Refund"), format="¥%.2f")})
+                                    "refund_amount": st.column_config.NumberColumn(t("Refund"), format="¥%.2f")}, name="customer-returns")
 with right:
     if profile["reviews"].empty:
         st.info(t("No reviews."))
     else:
-        st.dataframe(with_product_links(cc.dated(profile["reviews"], tz)), hide_index=True, width="stretch",
+        exports.table(with_product_links(cc.dated(profile["reviews"], tz)), hide_index=True, width="stretch",
                      column_config={"when": t("When"), "order_id": st.column_config.NumberColumn(t("Order"), format="%d"),
                                     "sku": SKU_LINK, "rating": st.column_config.NumberColumn(t("Rating"), format="%d ★"),
-                                    "text": t("Review")})
+                                    "text": t("Review")}, name="customer-reviews")
 
 st.subheader(t("Experiments"))
 if profile["experiments"].empty:
     st.info(t("Not in any experiment."))
 else:
-    st.dataframe(cc.dated(profile["experiments"], tz, "assigned_ts_utc", "assigned"), hide_index=True, width="stretch",
+    exports.table(cc.dated(profile["experiments"], tz, "assigned_ts_utc", "assigned"), hide_index=True, width="stretch",
                  column_config={"assigned": t("Assigned"), "experiment_id": t("Experiment"), "name": t("Name"),
-                                "arm": t("Arm"), "metric": t("Metric")})
+                                "arm": t("Arm"), "metric": t("Metric")}, name="customer-experiments")
 
 st.subheader(t("Service contacts"))
 contacts = profile["contacts"]
@@ -135,10 +135,10 @@ else:
     unresolved = int((~contacts["resolved"]).sum())
     st.caption(t("{n} contacts, {bot} resolved by the bot, {unresolved} unresolved.", n=len(contacts),
                  bot=int(((contacts["handled_by"] == "bot") & contacts["resolved"]).sum()), unresolved=unresolved))
-    st.dataframe(cc.dated(contacts.drop(columns=["customer_id", "resolved_ts_utc"]), tz), hide_index=True,
+    exports.table(cc.dated(contacts.drop(columns=["customer_id", "resolved_ts_utc"]), tz), hide_index=True,
                  width="stretch",
                  column_config={"when": t("When"), "contact_id": None,
                                 "order_id": st.column_config.NumberColumn(t("Order"), format="%d"),
                                 "channel": t("Channel"), "reason": t("Reason"), "handled_by": t("Handled by"),
                                 "first_response_s": st.column_config.NumberColumn(t("First response"), format="%d s"),
-                                "resolved": t("Resolved")})
+                                "resolved": t("Resolved")}, name="customer-service-contacts")

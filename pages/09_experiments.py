@@ -2,7 +2,7 @@
 interval, the sample-ratio check, the users still needed and a verdict in words."""
 import streamlit as st
 
-from cockpit.ui import customer_charts as cc
+from cockpit.ui import customer_charts as cc, exports
 from cockpit.ui import loaders, shell, widgets
 from cockpit.ui.i18n import t
 
@@ -80,4 +80,4 @@ for experiment, _ in loaded.value:
             widgets.show_figure(cc.effect_figure(report, t("Effect against the control, with its 95% interval")),
                                 key=f"experiments_effect_{experiment_id}")
         with right:
-            st.dataframe(report.arms, hide_index=True, column_config=cc.ARM_COLUMNS, width="stretch")
+            exports.table(report.arms, hide_index=True, column_config=cc.ARM_COLUMNS, width="stretch", name="experiment-arms")

@@ -3,7 +3,7 @@ the daily trend, contacts by reason and channel, and how a contact's outcome goe
 import streamlit as st
 
 from cockpit.timebuckets import datetime_of_minute
-from cockpit.ui import loaders, service_charts as charts, shell, widgets
+from cockpit.ui import exports, loaders, service_charts as charts, shell, widgets
 from cockpit.ui.i18n import t
 
 shell.require_frame()
@@ -59,8 +59,8 @@ left, right = st.columns(2)
 with left:
     widgets.show_figure(charts.reasons_figure(page["by_reason"]))
 with right:
-    st.dataframe(charts.breakdown_table(page["by_reason"], "reason"), hide_index=True, width="stretch")
-    st.dataframe(charts.breakdown_table(page["by_channel"], "channel"), hide_index=True, width="stretch")
+    exports.table(charts.breakdown_table(page["by_reason"], "reason"), hide_index=True, width="stretch", name="service-by-reason")
+    exports.table(charts.breakdown_table(page["by_channel"], "channel"), hide_index=True, width="stretch", name="service-by-channel")
 
 st.subheader(t("Effect on repurchase"))
 lo, hi = page["effect_window"]
@@ -86,5 +86,5 @@ st.subheader(t("Unresolved contacts ({n})", n=len(page["open_contacts"])))
 if page["open_contacts"].empty:
     st.success(t("Every contact in this window was resolved."))
 else:
-    st.dataframe(charts.contacts_table(page["open_contacts"], tz), hide_index=True, width="stretch",
-                 column_config=charts.CONTACT_COLUMNS)
+    exports.table(charts.contacts_table(page["open_contacts"], tz), hide_index=True, width="stretch",
+                 column_config=charts.CONTACT_COLUMNS, name="service-contacts")

@@ -4,7 +4,7 @@ revenue split into new and returning customers (refitted by the scheduler)."""
 import streamlit as st
 
 from cockpit.timebuckets import datetime_of_minute
-from cockpit.ui import attribution_charts as charts
+from cockpit.ui import attribution_charts as charts, exports
 from cockpit.ui import loaders, shell, widgets
 from cockpit.ui.i18n import t
 
@@ -43,7 +43,7 @@ measure = st.radio(t("Credit"), ["conversions", "revenue"], horizontal=True, key
                    format_func=lambda m: t("Orders") if m == "conversions" else t("Revenue"))
 widgets.show_figure(charts.credit_figure(credit, measure, t("Who gets the credit, under each model")))
 table = charts.credit_table(credit, measure)
-st.dataframe(table.style.format(precision=1), hide_index=True, width="stretch", height=36 * (len(table) + 1) + 2)
+exports.table(table.style.format(precision=1), hide_index=True, width="stretch", height=36 * (len(table) + 1) + 2, name="attribution-credit")
 with st.expander(t("How the models share an order")):
     for model, label in charts.MODEL_LABELS.items():
         st.markdown(f"**{label}**: {charts.MODEL_HELP[model]}")
@@ -55,7 +55,7 @@ if roi.empty:
 else:
     st.caption(t("A channel whose ROI changes sign between models is one to test before cutting or growing its "
                  "budget: the models disagree on what it brings."))
-    st.dataframe(roi.style.format(precision=2), hide_index=True, width="stretch")
+    exports.table(roi.style.format(precision=2), hide_index=True, width="stretch", name="attribution-roi")
 
 st.subheader(t("Campaigns: new or returning customers?"))
 st.caption(t("Each order as the shop credited it (its campaign); new means the customer's first paid order ever."))
@@ -64,5 +64,5 @@ if result["history_start_minute"] is not None and result["history_start_minute"]
                  "database holds a longer history.",
                  day=datetime_of_minute(result["history_start_minute"], tz).strftime("%Y-%m-%d")))
 widgets.show_figure(charts.campaign_split_figure(campaigns, t("Revenue by customer type, and spend")))
-st.dataframe(charts.campaign_split_table(campaigns), hide_index=True, width="stretch",
-             column_config=charts.campaign_split_formats())
+exports.table(charts.campaign_split_table(campaigns), hide_index=True, width="stretch",
+             column_config=charts.campaign_split_formats(), name="attribution-campaign-split")

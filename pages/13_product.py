@@ -4,7 +4,7 @@ import math
 
 import streamlit as st
 
-from cockpit.ui import loaders, shell, widgets
+from cockpit.ui import exports, loaders, shell, widgets
 from cockpit.ui import product_charts as pc
 from cockpit.ui.i18n import t
 
@@ -82,7 +82,7 @@ if spike.is_spike:
 widgets.show_figure(pc.sales_figure(value["daily"]))
 
 st.subheader(t("Stock"))
-st.dataframe(pc.stock_table(value["stock"]), hide_index=True, width="stretch", column_config=pc.STOCK_COLUMNS)
+exports.table(pc.stock_table(value["stock"]), hide_index=True, width="stretch", column_config=pc.STOCK_COLUMNS, name="product-stock")
 left, right = st.columns(2)
 with left:
     widgets.show_figure(pc.stock_figure(value["stock"]))
@@ -91,7 +91,7 @@ with right:
         st.caption(t("No replenishment on its way."))
     else:
         st.markdown(t("**Replenishments on their way**"))
-        st.dataframe(pc.pending_table(value["pending"], tz), hide_index=True, width="stretch")
+        exports.table(pc.pending_table(value["pending"], tz), hide_index=True, width="stretch", name="product-pending")
 
 st.subheader(t("Delivery"))
 delivery = value["delivery"]
@@ -112,7 +112,7 @@ with right:
     if value["return_breakdown"].empty:
         st.caption(t("No return in the last 30 days."))
     else:
-        st.dataframe(pc.breakdown_table(value["return_breakdown"]), hide_index=True, width="stretch")
+        exports.table(pc.breakdown_table(value["return_breakdown"]), hide_index=True, width="stretch", name="product-returns")
 
 st.subheader(t("Reviews"))
 if value["rating_trend"].empty:
@@ -129,4 +129,4 @@ st.subheader(t("Alert history"))
 if value["alerts"].empty:
     st.caption(t("No alert about this product."))
 else:
-    st.dataframe(pc.alerts_table(value["alerts"], tz), hide_index=True, width="stretch")
+    exports.table(pc.alerts_table(value["alerts"], tz), hide_index=True, width="stretch", name="product-alerts")

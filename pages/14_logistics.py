@@ -4,7 +4,7 @@ goes, returns by sales channel, and suppliers' lead times and fill rates."""
 import streamlit as st
 
 from cockpit.logistics import SUPPLIER_DAYS, WINDOWS
-from cockpit.ui import loaders, shell, widgets
+from cockpit.ui import exports, loaders, shell, widgets
 from cockpit.ui import logistics_charts as lc
 from cockpit.ui.i18n import t
 from cockpit.ui.product_charts import hours_text, share
@@ -54,20 +54,20 @@ if delivery["parcels"] == 0:
 else:
     widgets.show_figure(lc.delivery_figure(value["delivery_by_region"], SPREAD_PROBLEM_DAYS))
     with st.expander(t("By region and warehouse tier")):
-        st.dataframe(lc.region_table(value["delivery_by_region"], SPREAD_PROBLEM_DAYS), hide_index=True,
-                     width="stretch")
-        st.dataframe(lc.region_table(value["delivery_by_tier"], SPREAD_PROBLEM_DAYS).drop(columns=[t("Region")]),
-                     hide_index=True, width="stretch")
+        exports.table(lc.region_table(value["delivery_by_region"], SPREAD_PROBLEM_DAYS), hide_index=True,
+                     width="stretch", name="logistics-delivery-by-region")
+        exports.table(lc.region_table(value["delivery_by_tier"], SPREAD_PROBLEM_DAYS).drop(columns=[t("Region")]),
+                     hide_index=True, width="stretch", name="logistics-delivery-by-tier")
 
 st.subheader(t("Late parcels in flight"))
 left, right = st.columns([1, 2])
-left.dataframe(value["in_flight_by_region"].rename(columns={
+exports.table(value["in_flight_by_region"].rename(columns={
     "region": t("Region"), "in_flight": t("In flight"), "late": t("Late"), "due_within_a_day": t("Due within a day")}),
-    hide_index=True, width="stretch")
+    hide_index=True, width="stretch", name="logistics-in-flight", container=left)
 if value["late"].empty:
     right.success(t("No parcel in flight is past its promised time."))
 else:
-    right.dataframe(lc.late_table(value["late"], tz), hide_index=True, width="stretch", height=260)
+    exports.table(lc.late_table(value["late"], tz), hide_index=True, width="stretch", height=260, name="logistics-late", container=right)
 
 st.subheader(t("Logistics cost"))
 st.caption(t("{cost:,.0f} of shipping for {revenue:,.0f} of revenue: {share} (target {target}, problem level "
@@ -80,13 +80,13 @@ frame = value[f"cost_by_{split}"]
 left, right = st.columns(2)
 with left:
     widgets.show_figure(lc.cost_figure(frame, split, t("Logistics cost as a share of revenue")))
-right.dataframe(lc.cost_table(frame, split, t(split.capitalize())), hide_index=True, width="stretch")
+exports.table(lc.cost_table(frame, split, t(split.capitalize())), hide_index=True, width="stretch", name="logistics-cost", container=right)
 
 st.subheader(t("Returns by sales channel"))
 left, right = st.columns(2)
 with left:
     widgets.show_figure(lc.returns_figure(value["returns_by_channel"]))
-right.dataframe(lc.returns_table(value["returns_by_channel"]), hide_index=True, width="stretch")
+exports.table(lc.returns_table(value["returns_by_channel"]), hide_index=True, width="stretch", name="logistics-returns", container=right)
 flow = value["returns_flow"]
 tiles = st.columns(4)
 tiles[0].metric(t("Back on sale"), share(flow["back_on_sale_share"]),
@@ -102,4 +102,4 @@ tiles[3].metric(t("Received to back on sale"), hours_text(flow["hours_to_back_me
 st.subheader(t("Suppliers"))
 st.caption(t("Replenishment orders placed in the last {days} days: lead time from order to receipt, share received by "
              "the expected time, and units received of those ordered.", days=SUPPLIER_DAYS))
-st.dataframe(lc.supplier_table(value["suppliers"]), hide_index=True, width="stretch")
+exports.table(lc.supplier_table(value["suppliers"]), hide_index=True, width="stretch", name="logistics-supplier")

@@ -5,7 +5,7 @@ import streamlit as st
 
 from cockpit.assortment import NEW_PRODUCT_DAYS
 from cockpit.timebuckets import day_start_minute, local_day_of
-from cockpit.ui import assortment_charts as ac
+from cockpit.ui import assortment_charts as ac, exports
 from cockpit.actions import CLEARANCE_DISCOUNT_PCT, CLEARANCE_MAX_DAYS
 from cockpit.ui import action_dialogs, loaders, shell, widgets
 from cockpit.ui.i18n import t
@@ -54,15 +54,15 @@ st.subheader(t("Turnover and stock-outs by category"))
 left, right = st.columns(2)
 with left:
     widgets.show_figure(ac.category_figure(value["categories"], settings.target_turnover_days))
-right.dataframe(ac.category_table(value["categories"], settings.target_stockout_rate), hide_index=True,
-                width="stretch")
+exports.table(ac.category_table(value["categories"], settings.target_stockout_rate), hide_index=True,
+                width="stretch", name="products-category", container=right)
 
 st.subheader(t("Slow movers"))
 slow = value["slow_movers"]
 if slow.empty:
     st.success(t("Every stocked SKU sold in the last {days} days.", days=slow_days))
 else:
-    st.dataframe(ac.slow_table(slow), hide_index=True, width="stretch", column_config={"sku": SKU_LINK})
+    exports.table(ac.slow_table(slow), hide_index=True, width="stretch", column_config={"sku": SKU_LINK}, name="products-slow")
 if not slow.empty and shell.can("operator"):
     with st.form("products_clearance", border=True):
         st.markdown(t("**Clear a slow mover**: a flash sale puts it on the front page, a community clearance in the "
@@ -84,7 +84,7 @@ if not slow.empty and shell.can("operator"):
 running = value["clearances"]
 if not running.empty:
     st.subheader(t("Clearances"))
-    st.dataframe(ac.clearance_table(running, tz), hide_index=True, width="stretch", column_config={"sku": SKU_LINK})
+    exports.table(ac.clearance_table(running, tz), hide_index=True, width="stretch", column_config={"sku": SKU_LINK}, name="products-clearance")
     for row in running[running["running"]].itertuples() if shell.can("operator") else ():
         st.button(t("End the clearance of {sku}", sku=row.sku), key=f"products_end_{row.clearance_id}",
                   on_click=action_dialogs.request, kwargs={"kind": "end_clearance", "sku": row.sku})
@@ -94,7 +94,7 @@ new = value["new_products"]
 if new.empty:
     st.info(t("No product launched in the last {days} days.", days=NEW_PRODUCT_DAYS))
 else:
-    st.dataframe(ac.new_products_table(new, tz), hide_index=True, width="stretch", column_config={"sku": SKU_LINK})
+    exports.table(ac.new_products_table(new, tz), hide_index=True, width="stretch", column_config={"sku": SKU_LINK}, name="products-new-products")
 
 st.subheader(t("Price bands"))
 if value["price_competition"]:
@@ -102,7 +102,7 @@ if value["price_competition"]:
                  categories=", ".join(value["price_competition"])))
 widgets.show_figure(ac.price_band_figure(value["price_bands"]))
 with st.expander(t("Bands by category")):
-    st.dataframe(ac.band_table(value["price_bands"]), hide_index=True, width="stretch")
+    exports.table(ac.band_table(value["price_bands"]), hide_index=True, width="stretch", name="products-band")
 
 st.subheader(t("Rising searches"))
 trends = loaders.search_trends(settings.db_url, day_start_minute(local_day_of(fresh.data_minute, tz), tz),
@@ -119,6 +119,6 @@ else:
                   days=trends["days"], day=f"{trends['end_day']:%Y-%m-%d}"))
     widgets.show_figure(ac.trend_figure(trends["daily"], rising_terms["term"].head(5).tolist()))
 left, right = st.columns([3, 2])
-left.dataframe(ac.trend_table(trends["terms"]), hide_index=True, width="stretch")
-right.dataframe(ac.category_trend_table(trends["categories"]), hide_index=True, width="stretch")
+exports.table(ac.trend_table(trends["terms"]), hide_index=True, width="stretch", name="products-trend", container=left)
+exports.table(ac.category_trend_table(trends["categories"]), hide_index=True, width="stretch", name="products-category-trend", container=right)
 action_dialogs.render_pending()

@@ -200,10 +200,6 @@ def private_share_figure(mix: pd.DataFrame, title: str) -> go.Figure:
     return _layout(figure, title, height=320)
 
 
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False).encode("utf-8")
-
-
 # --- Customer 360 -------------------------------------------------------------------------------
 
 ORDER_COLUMNS = {"placed": t("Placed"), "order_id": st.column_config.NumberColumn(t("Order"), format="%d"),

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
+from cockpit.ui import exports
 from cockpit.ui.i18n import t
 
 EFFECT_COLUMNS = {
@@ -49,7 +50,7 @@ def render_effect(effects: pd.DataFrame) -> None:
     significant = ((effects["lower"] > 0) | (effects["upper"] < 0)).any()
     (st.success if significant else st.info)(verdict)
     if effects["post_hours"].max() > 0 and effects["effect"].notna().any():
-        st.dataframe(effects[list(EFFECT_COLUMNS)], hide_index=True, column_config=EFFECT_COLUMNS)
+        exports.table(effects[list(EFFECT_COLUMNS)], hide_index=True, column_config=EFFECT_COLUMNS, name="action-effects")
     st.caption(t("Actual against a forecast of what would have happened without the action, fitted on up to 14 days "
                  "of hourly history before it (before the stock's arrival for a replenishment); whole hours after it, "
                  "at most 7 days. Effect = actual − forecast, with its 95% interval: an interval that holds 0 is no "

@@ -11,7 +11,7 @@ import streamlit as st
 
 from cockpit import actions, alerts
 from cockpit.db.engine import get_engine
-from cockpit.ui import loaders, shell
+from cockpit.ui import exports, loaders, shell
 from cockpit.ui.action_dialogs import LAST_RESULT
 from cockpit.ui.i18n import t
 
@@ -53,8 +53,8 @@ def render(rules: list[alerts.Rule], active: str) -> None:
     mine = [rule for rule in rules if rule.profile == profile]
     table = pd.DataFrame([asdict(rule) for rule in mine], columns=RULE_COLUMNS + ["profile", "updated_ts_utc"])
     table["metric"] = table["metric"].map(lambda m: alerts.METRIC_LABELS.get(m, m))
-    event = st.dataframe(table[RULE_COLUMNS], hide_index=True, on_select="rerun", selection_mode="single-row",
-                         key="rules_table", column_config=RULE_LABELS)
+    event = exports.table(table[RULE_COLUMNS], hide_index=True, on_select="rerun", selection_mode="single-row",
+                         key="rules_table", column_config=RULE_LABELS, name="alert-rules")
     rows = event.selection.rows if event and event.selection else []
     if rows:
         shell.set_params(rule=str(int(table.iloc[rows[0]]["rule_id"])))

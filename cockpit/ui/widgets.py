@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -199,6 +200,21 @@ def add_action_markers(figure: go.Figure, markers: pd.DataFrame, tz: ZoneInfo) -
 WALL_TEXT, WALL_GRID = "#e8eaf0", "#283042"
 
 
+# On a browser screen a chart's only tool is its PNG download (shown on hover, at twice the
+# size for slides); the wall screen shows no tools at all.
+CHART_CONFIG = {"displayModeBar": "hover", "modeBarButtons": [["toImage"]], "displaylogo": False,
+                "toImageButtonOptions": {"format": "png", "scale": 2, "filename": "cockpit-chart"}}
+WALL_CHART_CONFIG = {"displayModeBar": False}
+
+
+def chart_config(figure: go.Figure) -> dict:
+    """CHART_CONFIG with the PNG named after the chart's title."""
+    title = figure.layout.title.text or "chart"
+    stem = re.sub(r"[^\w]+", "-", title).strip("-").lower()[:60] or "chart"
+    return {**CHART_CONFIG, "toImageButtonOptions": {**CHART_CONFIG["toImageButtonOptions"],
+                                                     "filename": f"cockpit-{stem}"}}
+
+
 def show_figure(figure: go.Figure, key: str | None = None, on_select: str = "ignore"):
     """Draw a figure; on the wall screen with its own dark template instead of Streamlit's theme."""
     if shell.is_wall():
@@ -209,7 +225,7 @@ def show_figure(figure: go.Figure, key: str | None = None, on_select: str = "ign
         figure.update_xaxes(gridcolor=WALL_GRID, linecolor=WALL_GRID, zerolinecolor=WALL_GRID)
         figure.update_yaxes(gridcolor=WALL_GRID, linecolor=WALL_GRID, zerolinecolor=WALL_GRID)
     return st.plotly_chart(figure, width="stretch", key=key, on_select=on_select, theme=None if shell.is_wall() else "streamlit",
-                           config={"displayModeBar": False})
+                           config=WALL_CHART_CONFIG if shell.is_wall() else chart_config(figure))
 
 
 def alert_list(frame: pd.DataFrame, tz: ZoneInfo, limit: int = 8) -> None:

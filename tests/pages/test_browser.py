@@ -351,3 +351,37 @@ def test_markup_in_a_link_is_shown_as_typed_not_rendered(running_app, browser):
         page.close()
         assert_clean(text)
         assert payload in text and links == 0 and emphasis == 0, (path, text[-400:])
+
+
+def test_a_table_downloads_as_excel_and_a_chart_as_png_in_chromium(running_app, browser, tmp_path):
+    import pandas as pd
+
+    base, db_url = running_app
+    page = open_page(browser, base + "/stock-levels", db_url)
+    try:
+        with page.expect_download(timeout=30_000) as excel:
+            page.get_by_role("button", name="Excel").first.click()
+        path = tmp_path / excel.value.suggested_filename
+        excel.value.save_as(path)
+        assert re.fullmatch(r"cockpit-stock-levels-\d{8}-\d{4}\.xlsx", path.name)
+        sheet = pd.read_excel(path)
+        with get_engine(db_url).connect() as conn:
+            pairs = conn.execute(select(StockLevel.sku, StockLevel.warehouse_id, StockLevel.on_hand)).all()
+        on_hand = {(sku, wh): qty for sku, wh, qty in pairs}
+        # The table as shown (the pairs that need attention, by default): rows and headers as on the page,
+        # each pair's stock as the database holds it (no scheduler runs here).
+        assert {"SKU", "Product", "Warehouse", "State", "On hand"} <= set(sheet.columns) and "pair" not in sheet
+        shown = {(sku, wh): qty for sku, wh, qty in sheet[["SKU", "Warehouse", "On hand"]].itertuples(
+            index=False, name=None)}
+        assert len(shown) == len(sheet) >= 1 and all(on_hand[pair] == qty for pair, qty in shown.items())
+        assert sheet["State"].notna().all()
+        chart = page.locator(".js-plotly-plot").first
+        chart.hover()
+        with page.expect_download(timeout=30_000) as png:
+            chart.locator(".modebar-btn[data-title^='Download plot']").click()
+        image = tmp_path / png.value.suggested_filename
+        png.value.save_as(image)
+        assert image.suffix == ".png" and image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert image.stat().st_size > 10_000 and image.name.startswith("cockpit-")
+    finally:
+        page.close()

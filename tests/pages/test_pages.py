@@ -1,6 +1,7 @@
 """Every page driven by AppTest on a seeded database (SQLite file and PostgreSQL): no exception,
 the numbers the database implies, threshold states that follow the rules, and actions that
 happen once and are audited."""
+import json
 import os
 import re
 import time
@@ -84,6 +85,12 @@ def test_every_page_renders_without_exception_and_says_how_fresh_its_data_is(see
     at = app_for(seeded_url, monkeypatch, page)
     assert any("Data as of" in caption.value for caption in at.caption)
     assert not [e.value for e in at.error if "could not be loaded" in e.value]
+    # Every table downloads as CSV and Excel, every chart as PNG.
+    labels = [button.label for button in at.download_button]
+    assert labels.count("Excel") == labels.count("CSV") >= len(at.dataframe), (page, labels, len(at.dataframe))
+    for chart in at.get("plotly_chart"):
+        config = json.loads(chart.proto.config)
+        assert config["modeBarButtons"] == [["toImage"]] and config["toImageButtonOptions"]["format"] == "png"
 
 
 def test_traffic_page_shows_todays_sessions_counted_from_raw_sessions(seeded_url, monkeypatch):
