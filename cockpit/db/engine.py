@@ -78,6 +78,18 @@ def upgrade_schema(url: str) -> str:
     return ScriptDirectory.from_config(config).get_current_head()
 
 
+def known_revisions() -> list[str]:
+    """Every schema revision this code's migrations know, newest (the head) first."""
+    from alembic.script import ScriptDirectory
+
+    return [script.revision for script in ScriptDirectory.from_config(_alembic_config("")).walk_revisions()]
+
+
+def head_revision() -> str:
+    """The newest schema revision this code knows: the one `upgrade_schema` migrates to."""
+    return known_revisions()[0]
+
+
 def schema_revision(engine: Engine) -> str | None:
     """The revision the database is at, or None when it has no cockpit schema."""
     if not inspect(engine).has_table("alembic_version"):
