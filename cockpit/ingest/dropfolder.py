@@ -19,6 +19,14 @@ or naive times in the shop's timezone, or integer epoch seconds):
 Each row is validated; a bad row is rejected with its row number and reason (import_rejects)
 and the good rows are kept. A file is imported once: its SHA-256 is remembered, so dropping
 the same file again changes nothing. A file is applied inside the caller's transaction.
+
+Other platforms' exports (Shopify's orders, products and inventory exports, and any export with
+a `<name>.mapping.toml` next to it) are translated by cockpit.ingest.adapters into these formats,
+or into "products" (sku, name, category, price; optional: cost, supplier_id, launched_ts: the
+catalogue, created or updated), and then checked and applied exactly like our own files; their
+rejects carry the original file's row numbers and rows. The drop folder imports product exports
+first, then the others, and stock snapshots last (by name within each group), so that one drop
+of a catalogue, its orders and a stock count applies in that order.
 """
 from __future__ import annotations
 
@@ -47,6 +55,7 @@ from cockpit.db.schema import (
     ServiceContact,
     StockLevel,
     StockMovement,
+    Supplier,
     Warehouse,
 )
 from cockpit.ingest.writer import WriteResult, write_batch
@@ -59,6 +68,9 @@ KINDS = {
     "service_contacts": (["contact_id", "customer_id", "ts", "channel", "reason", "handled_by", "resolved"],
                          ["order_id", "first_response_s", "resolved_ts"]),
 }
+# What an adapter may produce: our formats and the catalogue's products (no file-name prefix of
+# its own: product files come from an adapter, cockpit.ingest.adapters).
+TARGETS = {**KINDS, "products": (["sku", "name", "category", "price"], ["cost", "supplier_id", "launched_ts"])}
 TRUE_WORDS, FALSE_WORDS = ("true", "1", "yes"), ("false", "0", "no")
 SUFFIXES = (".csv", ".parquet")
 INT_MAX, BIGINT_MAX = 2**31 - 1, 2**63 - 1  # the largest whole numbers an INTEGER and a BIGINT column hold
@@ -72,12 +84,37 @@ class ImportError_(ValueError):
 @dataclass
 class ImportReport:
     path: str
-    kind: str
+    kind: str  # the format the rows were checked as: orders, stock, ad_spend, service_contacts, products
     accepted: int = 0
     rejected: int = 0
     duplicate_file: bool = False
     reasons: list[str] = field(default_factory=list)
     write: WriteResult = field(default_factory=WriteResult)
+    adapter: str = ""  # the adapter that translated the file (shopify_orders, mapped_orders...); "" for ours
+    skipped: int = 0  # rows an adapter found nothing to import in (a Shopify product's image rows)
+
+
+@dataclass
+class Translated:
+    """A file's rows in one of the TARGETS formats, ready for the checks.
+
+    `frame` holds our columns as text (a unique index); `origin` gives each row's position
+    among the original file's data rows (its row number is origin + 2); `problems` holds the
+    adapter's own reasons ("" where none): those rows are rejected without further checks;
+    `source` is the file as read, whose rows the rejects record."""
+
+    kind: str
+    frame: pd.DataFrame
+    origin: pd.Series
+    problems: pd.Series
+    source: pd.DataFrame
+    skipped: int = 0
+
+    @classmethod
+    def as_is(cls, kind: str, frame: pd.DataFrame) -> "Translated":
+        """One of our own files: each row is its own origin, nothing flagged yet."""
+        return cls(kind, frame, pd.Series(frame.index, index=frame.index),
+                   pd.Series("", index=frame.index, dtype="object"), frame)
 
 
 def file_kind(path: Path) -> str:
@@ -86,7 +123,16 @@ def file_kind(path: Path) -> str:
         if name.startswith(kind):
             return kind
     raise ImportError_(f"{path.name}: cannot tell the export's kind; name it orders*.csv, stock*.csv, ad_spend*.csv "
-                       "or service_contacts*.csv")
+                       "or service_contacts*.csv (our formats), shopify_orders*.csv, shopify_products*.csv or "
+                       f"shopify_inventory*.csv (Shopify's exports), or describe it in {path.stem}.mapping.toml "
+                       "next to it")
+
+
+def _adapter_for(path: Path):
+    # Imported here: the adapters build on this module's formats and errors.
+    from cockpit.ingest.adapters import adapter_for
+
+    return adapter_for(path)
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -389,57 +435,141 @@ def _apply_stock_snapshot(conn: Connection, frame: pd.DataFrame, tz: ZoneInfo, r
     return check.problems, int(good.sum())
 
 
+def _apply_products(conn: Connection, frame: pd.DataFrame, tz: ZoneInfo) -> tuple[pd.Series, int]:
+    """Create the file's new SKUs in the catalogue and update the known ones (name, category and
+    price always; cost, supplier and launch time where the file gives them). A new product
+    without a cost gets 0 until a later file says; one without a launch time is launched now."""
+    check = _Checker(frame)
+    check.text("sku", 64)
+    check.text("name", 300)
+    check.text("category", 100)
+    price = check.number("price", minimum=0)
+    cost = check.number("cost", minimum=0, required=False)
+    supplier = frame["supplier_id"] if "supplier_id" in frame else pd.Series(pd.NA, index=frame.index, dtype="string")
+    check.flag(supplier.notna() & ~supplier.isin(list(_reference(conn, Supplier.supplier_id))), "unknown supplier")
+    if "launched_ts" in frame:
+        launched = _parse_ts(frame["launched_ts"], tz)
+        check.flag(frame["launched_ts"].notna() & launched.isna(), "launched_ts is not a time")
+    else:
+        launched = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    check.flag(frame["sku"].notna() & frame["sku"].duplicated(keep=False), "duplicate SKU")
+    good = check.good
+    known = {row.sku: row for row in conn.execute(  # the whole catalogue: an export may name every SKU
+        select(Product.sku, Product.cost, Product.supplier_id, Product.launched_ts_utc))}
+    now = int(time.time())
+    new_rows, changed = [], []
+    for index in frame.index[good]:
+        sku = str(frame.at[index, "sku"])
+        old = known.get(sku)
+        row = {
+            "sku": sku, "name": str(frame.at[index, "name"]), "category": str(frame.at[index, "category"]),
+            "price": float(price[index]),
+            "cost": float(cost[index]) if pd.notna(cost[index]) else (old.cost if old else 0.0),
+            "supplier_id": str(supplier[index]) if pd.notna(supplier[index]) else (old.supplier_id if old else None),
+            "launched_ts_utc": (int(launched[index]) if pd.notna(launched[index])
+                                else old.launched_ts_utc if old else now),
+        }
+        (changed if old else new_rows).append(row)
+    if new_rows:
+        conn.execute(insert(Product.__table__), new_rows)
+    if changed:
+        conn.execute(
+            update(Product).where(Product.sku == bindparam("k_sku"))
+            .values(name=bindparam("name"), category=bindparam("category"), price=bindparam("price"),
+                    cost=bindparam("cost"), supplier_id=bindparam("supplier_id"),
+                    launched_ts_utc=bindparam("launched_ts_utc")),
+            [{**{k: v for k, v in r.items() if k != "sku"}, "k_sku": r["sku"]} for r in changed],
+        )
+    return check.problems, int(good.sum())
+
+
+def _apply(conn: Connection, rows: Translated, tz: ZoneInfo, ref: str) -> tuple[pd.Series, int, WriteResult]:
+    """Check and apply the rows the adapter did not reject already: (reasons per row, accepted, writes)."""
+    problems = rows.problems.copy()
+    frame = rows.frame[rows.problems == ""]
+    if frame.empty:
+        return problems, 0, WriteResult()
+    write = WriteResult()
+    if rows.kind == "stock":
+        found, accepted = _apply_stock_snapshot(conn, frame, tz, ref)
+    elif rows.kind == "products":
+        found, accepted = _apply_products(conn, frame, tz)
+    else:
+        validate = {"orders": _validate_orders, "ad_spend": _validate_ad_spend,
+                    "service_contacts": _validate_service_contacts}[rows.kind]
+        frames, found = validate(conn, frame, tz)
+        write = write_batch(conn, frames, tz)
+        accepted = int((found == "").sum())
+    problems[found.index] = found
+    return problems, accepted, write
+
+
 def import_file(conn: Connection, path: Path, tz: ZoneInfo) -> ImportReport:
-    """Validate and apply one export inside the caller's transaction."""
+    """Validate and apply one export inside the caller's transaction: one of our formats (by
+    its name's prefix) or another platform's export an adapter translates (see the module's
+    docstring and cockpit.ingest.adapters). Raises ImportError_ when the file is refused whole."""
     path = Path(path)
     if not path.is_file():
         raise ImportError_(f"{path}: no such file")
-    kind = file_kind(path)
+    adapter = _adapter_for(path)
+    kind = adapter.kind if adapter else file_kind(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    report = ImportReport(path=str(path), kind=kind)
+    report = ImportReport(path=str(path), kind=kind, adapter=adapter.name if adapter else "")
     if conn.execute(select(ImportedFile.sha256).where(ImportedFile.sha256 == digest)).first():
         report.duplicate_file = True
         return report
     frame = read_table(path)
     if frame.empty:
         raise ImportError_(f"{path.name}: the file has a header but no rows")
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    required, _optional = KINDS[kind]
-    missing = [c for c in required if c not in frame.columns]
+    frame = frame.reset_index(drop=True)
+    if adapter:
+        rows = adapter.translate(conn, frame, path)
+    else:
+        frame.columns = [str(c).strip().lower() for c in frame.columns]
+        rows = Translated.as_is(kind, frame)
+    required, _optional = TARGETS[kind]
+    missing = [c for c in required if c not in rows.frame.columns]
     if missing:
         raise ImportError_(f"{path.name}: missing required column(s) {', '.join(missing)} for a {kind} export")
-    frame = frame.reset_index(drop=True)
-    if kind == "stock":
-        problems, accepted = _apply_stock_snapshot(conn, frame, tz, digest[:12])
-    else:
-        validate = {"orders": _validate_orders, "ad_spend": _validate_ad_spend,
-                    "service_contacts": _validate_service_contacts}[kind]
-        frames, problems = validate(conn, frame, tz)
-        report.write = write_batch(conn, frames, tz)
-        accepted = int((problems == "").sum())
+    problems, accepted, report.write = _apply(conn, rows, tz, digest[:12])
     bad = problems[problems != ""]
-    report.accepted, report.rejected = accepted, len(bad)
+    numbers = rows.origin[bad.index].astype(int) + 2
+    bad = bad.iloc[np.argsort(numbers.to_numpy(), kind="stable")]  # in the file's order
+    report.accepted, report.rejected, report.skipped = accepted, len(bad), rows.skipped
     if len(bad):
         conn.execute(
             insert(ImportReject.__table__),
-            [{"sha256": digest, "row_number": int(i) + 2, "reason": reason.rstrip("; "),
-              "row_json": json.dumps({k: (None if pd.isna(v) else str(v)) for k, v in frame.loc[i].items()}, ensure_ascii=False)}
+            [{"sha256": digest, "row_number": int(numbers[i]), "reason": reason.rstrip("; "),
+              "row_json": json.dumps({k: (None if pd.isna(v) else str(v))
+                                      for k, v in rows.source.iloc[int(rows.origin[i])].items()}, ensure_ascii=False)}
              for i, reason in bad.items()],
         )
-        report.reasons = [f"row {int(i) + 2}: {reason.rstrip('; ')}" for i, reason in bad.items()]
+        report.reasons = [f"row {int(numbers[i])}: {reason.rstrip('; ')}" for i, reason in bad.items()]
     conn.execute(
         insert(ImportedFile.__table__).values(
-            sha256=digest, path=str(path), kind=kind, ts_utc=int(time.time()),
+            sha256=digest, path=str(path), kind=report.adapter or kind, ts_utc=int(time.time()),
             rows_accepted=report.accepted, rows_rejected=report.rejected,
         )
     )
     return report
 
 
+def _import_order(path: Path) -> tuple[int, str]:
+    """Product exports first (orders and stock name their SKUs), stock snapshots last (a count
+    taken after the orders in the same drop already reflects them), by name within each group."""
+    try:
+        adapter = _adapter_for(path)
+        kind = adapter.kind if adapter else file_kind(path)
+    except ImportError_:
+        kind = ""  # refused when its turn comes
+    return {"products": 0, "stock": 2}.get(kind, 1), path.name
+
+
 def pending_files(drop_dir: Path) -> list[Path]:
+    """The drop folder's exports (mapping and option files aside) in the order they are imported."""
     if not drop_dir.is_dir():
         return []
-    return sorted(p for p in drop_dir.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+    return sorted((p for p in drop_dir.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES), key=_import_order)
 
 
 def import_pending(conn: Connection, drop_dir: Path, tz: ZoneInfo) -> list[ImportReport]:
