@@ -1,4 +1,5 @@
-"""`python -m cockpit`: init, seed, refresh, scheduler, import, customers, status, run, promotions, users, tokens."""
+"""`python -m cockpit`: init, seed, refresh, scheduler, import, customers, status, doctor, nginx-config, run,
+promotions, users, tokens."""
 from __future__ import annotations
 
 import argparse
@@ -136,7 +137,9 @@ def cmd_import(args, settings: Settings) -> int:
     if report.duplicate_file:
         print(f"{path.name}: already imported (same content); nothing changed")
         return EXIT_OK
-    print(f"{path.name}: {report.kind} export, {report.accepted} rows accepted, {report.rejected} rejected")
+    via = f" (from {report.adapter.replace('_', ' ')})" if report.adapter else ""
+    skipped = f", {report.skipped} skipped" if report.skipped else ""
+    print(f"{path.name}: {report.kind} export{via}, {report.accepted} rows accepted, {report.rejected} rejected{skipped}")
     for reason in report.reasons[:20]:
         print(f"  {reason}")
     if len(report.reasons) > 20:
@@ -223,6 +226,47 @@ def cmd_status(args, settings: Settings) -> int:
         f"data as of {datetime_of_minute(beat.data_minute_utc, settings.tz):%Y-%m-%d %H:%M} {settings.timezone}; "
         f"last refresh {lag:.0f}s ago took {beat.duration_s:.3f}s for {beat.events_ingested:,} events"
     )
+    return EXIT_OK
+
+
+def cmd_doctor(args, settings: Settings) -> int:
+    from cockpit import doctor
+
+    app_url = None if args.no_app else (args.app_url or f"http://localhost:{settings.port}")
+    return _print_checks(doctor.run_checks(settings, app_url=app_url))
+
+
+def cmd_doctor_bad_config(args, error: ConfigError) -> int:
+    """`doctor` with settings that do not load: the configuration check fails; the other
+    checks need the settings it could not build."""
+    from cockpit import doctor
+
+    return _print_checks([doctor.configuration_failure(error)])
+
+
+def _print_checks(checks) -> int:
+    from cockpit import doctor
+
+    for line in doctor.report_lines(checks):
+        print(line)
+    return EXIT_FAILURE if doctor.has_failure(checks) else EXIT_OK
+
+
+def cmd_nginx_config(args, settings: Settings) -> int:
+    from cockpit import deploy
+
+    ports = args.app_port or [settings.port]
+    try:
+        if args.standalone:
+            folder = Path(args.standalone).resolve()
+            for name in ("client", "proxy", "fastcgi", "uwsgi", "scgi"):
+                (folder / "temp" / name).mkdir(parents=True, exist_ok=True)
+            text = deploy.standalone_config(args.listen, ports, folder, app_host=args.app_host)
+        else:
+            text = deploy.server_block(args.listen, ports, app_host=args.app_host, server_name=args.server_name)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    print(text, end="")
     return EXIT_OK
 
 
@@ -329,8 +373,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_scheduler)
 
     p = sub.add_parser("import", help="import a CSV or Parquet export",
-                       description="Import an orders*, stock*, ad_spend* or service_contacts* export (CSV or Parquet); "
-                                   "see README 'Importing real exports'.")
+                       description="Import an orders*, stock*, ad_spend* or service_contacts* export (CSV or Parquet), "
+                                   "a Shopify export (shopify_orders*, shopify_products*, shopify_inventory*; options in a "
+                                   "shopify.toml beside it) or any export with a <name>.mapping.toml beside it; see README "
+                                   "'Importing real exports'.")
     p.add_argument("path", help="the export file")
     p.set_defaults(handler=cmd_import)
 
@@ -353,6 +399,27 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Print the database, its schema revision and the freshness of its data.")
     p.set_defaults(handler=cmd_status)
 
+    p = sub.add_parser("doctor", help="check the setup and say what to fix",
+                       description="Check the configuration, that the database answers and has this code's schema "
+                       "revision, that it holds data, that the scheduler refreshes, that an admin user exists and "
+                       "that the app answers; print what to fix. Exit code 1 when a check fails.")
+    p.add_argument("--app-url", help="where the app runs (default http://localhost:COCKPIT_PORT)")
+    p.add_argument("--no-app", action="store_true", help="do not check the app")
+    p.set_defaults(handler=cmd_doctor, config_error_handler=cmd_doctor_bad_config)
+
+    p = sub.add_parser("nginx-config", help="print the nginx configuration for several app servers behind one port",
+                       description="Print nginx's upstream and server blocks that put the given Streamlit app processes "
+                       "behind one port, with websockets upgraded and each browser kept on one process (README "
+                       "'Several app servers'). With --standalone FOLDER, a whole nginx.conf that runs without root "
+                       "from FOLDER: nginx -p FOLDER -c FOLDER/nginx.conf.")
+    p.add_argument("--listen", default="80", help="nginx's port or address:port (default 80)")
+    p.add_argument("--app-port", type=int, action="append", help="an app process's port; repeat for each "
+                   "(default COCKPIT_PORT)")
+    p.add_argument("--app-host", default="127.0.0.1", help="where the app processes run (default 127.0.0.1)")
+    p.add_argument("--server-name", default="_", help="nginx's server_name (default _: any)")
+    p.add_argument("--standalone", metavar="FOLDER", help="a whole nginx.conf with its files in FOLDER")
+    p.set_defaults(handler=cmd_nginx_config)
+
     p = sub.add_parser("run", help="run the scheduler and the Streamlit app together",
                        description="Create the schema, seed demo history if the database is empty, then run the scheduler and the app until Ctrl-C.")
     p.add_argument("--seed-days", type=int, default=30, help="days of demo history for an empty database (0: none; default 30)")
@@ -374,7 +441,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:
         logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
-        settings = load_settings()
+        try:
+            settings = load_settings()
+        except ConfigError as exc:
+            # `doctor` reports a bad environment as its failed first check, with the fix.
+            if getattr(args, "config_error_handler", None) is None:
+                raise
+            return args.config_error_handler(args, exc)
         if getattr(args, "scenario", None) is None and hasattr(args, "scenario"):
             args.scenario = settings.scenario
         if getattr(args, "seed", None) is None and hasattr(args, "seed"):

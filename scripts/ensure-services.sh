@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the test suite's services exist: PostgreSQL on 127.0.0.1:5432 (trust auth,
-# database "test") and Debian's chromium for the browser tests. Installs from Debian's
-# packages when missing (needs root, as on CI).
+# database "test"), Debian's chromium for the browser tests and nginx for the several-app-servers
+# test. Installs from Debian's packages when missing (needs root, as on CI).
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -32,6 +32,10 @@ if ! psql -h 127.0.0.1 -U postgres -d postgres -Atc "select 1" >/dev/null 2>&1; 
 fi
 if ! psql -h 127.0.0.1 -U postgres -d postgres -Atc "select 1 from pg_database where datname='test'" | grep -q 1; then
   psql -h 127.0.0.1 -U postgres -d postgres -c "create database test" >/dev/null
+fi
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  echo "installing nginx from Debian's packages (the several-app-servers test)"
+  apt_install nginx
 fi
 if ! command -v chromium >/dev/null 2>&1; then
   echo "installing chromium from Debian's packages"
