@@ -95,7 +95,8 @@ if widgets.load_marker(recent, tz) and recent.value is not None:
         moved = found["explanations"].get(str(row.alert_id))
         if moved is not None and not moved.empty:
             with st.expander(t("What moved, by {dimension}", dimension=t(found["dimensions"][row.metric]))):
-                exports.table(charts.moved_table(moved), hide_index=True, width="stretch", name="forecasts-moved")
+                exports.table(charts.moved_table(moved), hide_index=True, width="stretch",
+                              name=f"alert-{row.alert_id}-what-moved")
 
 st.subheader(t("Traffic anomalies"))
 sensitivity = st.radio(t("Sensitivity"), ["low", "medium", "high"], index=1, horizontal=True,
@@ -117,4 +118,4 @@ if widgets.load_marker(found, tz) and found.value is not None:
             st.markdown(t("**{when}**: {sessions:,} sessions against {expected:,.0f} expected (score {score:+.1f})",
                           when=when, sessions=int(row.sessions), expected=row.expected, score=row.score))
             exports.table(charts.change_table(data["explanations"][str(int(row.hour_utc))]), hide_index=True,
-                          width="stretch", name=f"what-changed-{when[:13].replace(' ', '-')}h")
+                          width="stretch", name=f"what-changed-{when[:13].replace(' ', '-')}h-{row.Index}")

@@ -80,4 +80,5 @@ for experiment, _ in loaded.value:
             widgets.show_figure(cc.effect_figure(report, t("Effect against the control, with its 95% interval")),
                                 key=f"experiments_effect_{experiment_id}")
         with right:
-            exports.table(report.arms, hide_index=True, column_config=cc.ARM_COLUMNS, width="stretch", name="experiment-arms")
+            exports.table(report.arms, hide_index=True, column_config=cc.ARM_COLUMNS, width="stretch",
+                          name=f"experiment-{experiment_id}-arms")

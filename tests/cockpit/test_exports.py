@@ -40,3 +40,25 @@ def test_csv_opens_with_chinese_text_intact_and_excel_reads_back_the_same_values
     sheet = book["stocklevels today"]
     assert sheet["SKU"].tolist() == ["APP-1", "雪地靴-2"] and sheet["On hand"].tolist() == [12, 0]
     assert sheet["when"].tolist() == shown["when"].tolist()
+
+
+def test_a_table_drawn_in_a_loop_names_its_downloads_after_the_item():
+    """Download buttons are keyed by the table's name: a table drawn once per alert or per
+    experiment with a fixed name would stop the page with a duplicate-key error."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    fixed = []
+    for path in [*root.glob("pages/*.py"), *root.glob("cockpit/ui/*.py")]:
+        for loop in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(loop, (ast.For, ast.While, ast.comprehension)):
+                continue
+            for node in ast.walk(loop):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                        and node.func.attr in ("table", "download_buttons")
+                        and getattr(node.func.value, "id", "") == "exports"):
+                    name = next((k.value for k in node.keywords if k.arg == "name"), None)
+                    if not isinstance(name, ast.JoinedStr):
+                        fixed.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert not fixed, f"tables in loops with a fixed download name: {fixed}"
