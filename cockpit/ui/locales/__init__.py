@@ -1,0 +1,1 @@
+"""Message catalogues for languages other than English, one module per language."""
