@@ -334,9 +334,9 @@ def cmd_run(args, settings: Settings) -> int:
 
 
 def _safe_url(settings: Settings) -> str:
-    from sqlalchemy.engine import make_url
+    from cockpit.db.engine import shown_url
 
-    return make_url(settings.db_url).render_as_string(hide_password=True)
+    return shown_url(settings.db_url)
 
 
 def build_parser() -> argparse.ArgumentParser:

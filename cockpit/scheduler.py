@@ -24,7 +24,7 @@ from sqlalchemy import Engine, delete, or_, update
 from cockpit import alerts, jobs
 from cockpit.config import Settings
 from cockpit.db.dialect import insert_ignore
-from cockpit.db.engine import get_engine
+from cockpit.db.engine import get_engine, shown_url
 from cockpit.db.schema import SchedulerLock
 
 log = logging.getLogger(__name__)
@@ -267,7 +267,8 @@ def run_forever(settings: Settings) -> None:
         signal.signal(sig, lambda *_: stop.set())
     cockpit_scheduler = CockpitScheduler(settings)
     cockpit_scheduler.start()
-    log.info("scheduler %s started: refresh every %ss on %s", cockpit_scheduler.holder, settings.refresh_seconds, settings.db_url)
+    log.info("scheduler %s started: refresh every %ss on %s", cockpit_scheduler.holder, settings.refresh_seconds,
+             shown_url(settings.db_url))  # never the password: logs get shared
     try:
         while not stop.wait(1.0):
             pass

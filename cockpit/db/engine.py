@@ -26,6 +26,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def shown_url(url: str) -> str:
+    """`url` as logs and messages may show it: the password replaced by ***."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def make_engine(url: str) -> Engine:
     """A new engine for `url`; SQLite files get WAL mode and their folder is created."""
     parsed = make_url(url)

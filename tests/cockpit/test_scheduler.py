@@ -115,3 +115,36 @@ def test_slow_jobs_run_only_on_the_leading_scheduler(db_url):
     leader.run_slow_job(job)
     assert calls == [db_url]
     assert "retention" in {j.job_id for j in SLOW_JOBS}
+
+
+def test_the_start_line_of_the_log_names_the_database_without_its_password(monkeypatch, caplog):
+    import logging
+    import threading
+
+    from cockpit import scheduler
+    from cockpit.config import load_settings
+
+    class Idle:  # the scheduler itself is not what this test is about
+        holder = "test-holder"
+
+        def __init__(self, settings):
+            pass
+
+        def start(self):
+            pass
+
+        def stop(self):
+            pass
+
+    stopped = threading.Event()
+    stopped.set()  # run_forever's wait returns at once
+    monkeypatch.setattr(scheduler, "CockpitScheduler", Idle)
+    monkeypatch.setattr(scheduler.threading, "Event", lambda: stopped)
+    monkeypatch.setattr(scheduler.signal, "signal", lambda *args: None)  # pytest keeps its own handlers
+    settings = load_settings({"COCKPIT_DB_URL": "postgresql+psycopg://ops:s3cret-pw@db.example.com:5432/cockpit"})
+    with caplog.at_level(logging.INFO, logger="cockpit.scheduler"):
+        scheduler.run_forever(settings)
+    started = [r.getMessage() for r in caplog.records if "started: refresh every" in r.getMessage()]
+    assert started == ["scheduler test-holder started: refresh every 60s on "
+                       "postgresql+psycopg://ops:***@db.example.com:5432/cockpit"]
+    assert "s3cret-pw" not in caplog.text
