@@ -6,10 +6,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.numbers import list_currencies
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "cockpit.db"
 
 SCENARIOS = ("normal", "sales-event", "incident")
+LANGUAGES = ("en", "zh-CN")  # cockpit.i18n has their catalogues
 
 
 class ConfigError(ValueError):
@@ -86,6 +89,12 @@ class Settings:
     public_url: str = "http://localhost:8501"
     # COCKPIT_SMTP_PASSWORD: the SMTP password of email channels that name a user but no password.
     smtp_password: str | None = field(default=None, repr=False)
+    # COCKPIT_LANG: the interface language of new sessions and wall screens, and of alert messages
+    # and weekly reports: en or zh-CN. Each user's own choice is remembered with their account.
+    language: str = "en"
+    # COCKPIT_CURRENCY: the ISO 4217 code of the shop's money (CNY, USD, EUR...), shown the way
+    # the chosen language writes it.
+    currency: str = "CNY"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -159,6 +168,12 @@ def load_settings(env: dict | None = None) -> Settings:
     public_url = env.get("COCKPIT_PUBLIC_URL") or f"http://localhost:{port}"
     if not public_url.startswith(("http://", "https://")):
         raise ConfigError(f"COCKPIT_PUBLIC_URL={public_url!r} must start with http:// or https://")
+    language = env.get("COCKPIT_LANG") or base.language
+    if language not in LANGUAGES:
+        raise ConfigError(f"COCKPIT_LANG={language!r}: choose one of {', '.join(LANGUAGES)}")
+    currency = (env.get("COCKPIT_CURRENCY") or base.currency).strip().upper()
+    if currency not in list_currencies():
+        raise ConfigError(f"COCKPIT_CURRENCY={currency!r} is not an ISO 4217 currency code such as CNY or USD")
     return Settings(
         db_url=env.get("COCKPIT_DB_URL") or base.db_url,
         refresh_seconds=_int(env, "COCKPIT_REFRESH_SECONDS", base.refresh_seconds, minimum=1),
@@ -191,4 +206,6 @@ def load_settings(env: dict | None = None) -> Settings:
         notify_file=Path(notify_file) if notify_file else None,
         public_url=public_url.rstrip("/"),
         smtp_password=env.get("COCKPIT_SMTP_PASSWORD") or None,
+        language=language,
+        currency=currency,
     )

@@ -348,7 +348,10 @@ class Alert(Base):
     resolved_minute: Mapped[int | None] = mapped_column(BigInteger)
     value: Mapped[float | None] = mapped_column(Float)
     threshold: Mapped[float | None] = mapped_column(Float)
-    message: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)  # in COCKPIT_LANG when the alert was written
+    # What the message says as data (cockpit.alerts.message_args), so each reader sees it in
+    # their own language; NULL on alerts written before 0012, which show `message`.
+    message_args: Mapped[str | None] = mapped_column(Text, nullable=True)
     snoozed_until_minute: Mapped[int | None] = mapped_column(BigInteger)
     # Holds rule_id:entity_id while open, NULL once resolved: a unique index makes
     # "one open alert per rule and entity" a database guarantee.
@@ -508,6 +511,8 @@ class User(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_ts_utc: Mapped[int] = mapped_column(BigInteger)
     updated_ts_utc: Mapped[int] = mapped_column(BigInteger)
+    # The interface language the user chose (en, zh-CN); NULL: COCKPIT_LANG.
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
 
 
 class SignInAttempt(Base):

@@ -1,11 +1,59 @@
-"""Every visible string goes through t(); a later issue adds Simplified Chinese."""
+"""Every visible string goes through t(), in the language of the browser session that draws it:
+the signed-in user's remembered choice, else COCKPIT_LANG (cockpit.i18n holds the catalogues and
+the locale's formats; this module only knows where a session keeps its choice)."""
 from __future__ import annotations
 
-# Message catalogue: English is the source text; other languages map it to their text.
-CATALOGUES: dict[str, dict[str, str]] = {"en": {}}
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from cockpit import i18n
+from cockpit.i18n import LANGUAGE_NAMES, LANGUAGES, N_  # noqa: F401 (re-exported for the UI)
+
+LANG_KEY = "ui_language"  # the session's language; the sign-in gate sets it from the user's choice
 
 
-def t(text: str, lang: str = "en", **values) -> str:
-    """The translation of `text` in `lang` (English when missing), formatted with `values`."""
-    translated = CATALOGUES.get(lang, {}).get(text, text)
-    return translated.format(**values) if values else translated
+def language() -> str:
+    """This session's language (outside a script run, e.g. at import time: COCKPIT_LANG)."""
+    if get_script_run_ctx(suppress_warning=True) is not None:
+        chosen = st.session_state.get(LANG_KEY)
+        if chosen in LANGUAGES:
+            return chosen
+    return i18n.language()
+
+
+def set_language(lang: str) -> None:
+    st.session_state[LANG_KEY] = i18n.check_language(lang)
+
+
+def t(text: str, lang: str | None = None, **values) -> str:
+    """The translation of `text` in this session's language, formatted with `values`."""
+    return i18n.t(text, lang or language(), **values)
+
+
+def money(value, digits: int = 0) -> str:
+    return i18n.money(value, digits, language())
+
+
+def currency_symbol() -> str:
+    return i18n.currency_symbol(language())
+
+
+def money_format(digits: int = 0) -> str:
+    """A st.column_config NumberColumn format for money: the symbol, then printf digits."""
+    return currency_symbol().replace("%", "%%") + f"%.{digits}f"
+
+
+def number(value, digits: int = 0) -> str:
+    return i18n.number(value, digits, language())
+
+
+def percent(value, digits: int = 1) -> str:
+    return i18n.percent(value, digits, language())
+
+
+def day_text(when, weekday: bool = False, year: bool = True) -> str:
+    return i18n.day_text(when, language(), weekday=weekday, year=year)
+
+
+def moment_text(when, year: bool = False) -> str:
+    return i18n.moment_text(when, language(), year=year)

@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from cockpit.ui.locales.zh_cn import MESSAGES
+from cockpit.locales.zh_cn import MESSAGES
 from models import rfm
 from tests.support.msgids import Extraction, extract
 

@@ -9,7 +9,8 @@ from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-I18N = "cockpit.ui.i18n"
+I18N = ("cockpit.ui.i18n", "cockpit.i18n")
+MARKERS = ("t", "N_")  # t() translates now; N_() marks a msgid that is translated where it is drawn
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
@@ -95,7 +96,7 @@ def _module_path(dotted: str) -> Path | None:
 
 
 def _imports_t(module: _Module) -> bool:
-    return any(isinstance(n, ast.ImportFrom) and n.module == I18N and any(a.name == "t" for a in n.names)
+    return any(isinstance(n, ast.ImportFrom) and n.module in I18N and any(a.name in MARKERS for a in n.names)
                for n in ast.walk(module.tree))
 
 
@@ -234,7 +235,7 @@ def extract() -> Extraction:
         rel = path.relative_to(ROOT).as_posix()
         calls = {id(n.func): n for n in ast.walk(module.tree) if isinstance(n, ast.Call)}
         for node in ast.walk(module.tree):
-            if not (isinstance(node, ast.Name) and node.id == "t" and isinstance(node.ctx, ast.Load)):
+            if not (isinstance(node, ast.Name) and node.id in MARKERS and isinstance(node.ctx, ast.Load)):
                 continue
             call = calls.get(id(node))
             if call is None:  # t handed on as a function, e.g. frame["band"].map(t)
@@ -243,7 +244,7 @@ def extract() -> Extraction:
             else:
                 texts = _texts(call.args[0], module) if call.args else None
                 source = ast.unparse(call.args[0]) if call.args else ast.unparse(call)
-                shown = f"t({source})"
+                shown = f"{node.id}({source})"
             where = f"{rel}:{node.lineno}"
             if texts is None and (rel, source) in FROM_DATA:
                 used.add((rel, source))
