@@ -18,6 +18,7 @@ from babel.numbers import format_currency, format_decimal, format_percent, get_c
 
 from cockpit.config import LANGUAGES
 from cockpit.locales import zh_cn
+from models.phrases import Phrase
 
 LANGUAGE_NAMES = {"en": "English", "zh-CN": "简体中文"}  # each in its own language, as switchers show them
 # Message catalogues: English is the source text; other languages map it to their text.
@@ -75,6 +76,15 @@ def t(text: str, lang: str | None = None, **values) -> str:
     """The translation of `text` (English when the catalogue has none), formatted with `values`."""
     translated = CATALOGUES.get(language(lang), {}).get(text, text)
     return translated.format(**values) if values else translated
+
+
+def say(text, lang: str | None = None) -> str:
+    """A models.phrases.Phrase (or a plain str) in `lang`: its template translated, then filled
+    with its values, nested phrases translated too."""
+    if isinstance(text, Phrase):
+        values = {k: say(v, lang) if isinstance(v, Phrase) else v for k, v in text.values.items()}
+        return t(text.template, lang, **values)
+    return t(text, lang) if isinstance(text, str) else str(text)
 
 
 def locale(lang: str | None = None) -> Locale:

@@ -30,6 +30,11 @@ def t(text: str, lang: str | None = None, **values) -> str:
     return i18n.t(text, lang or language(), **values)
 
 
+def say(text) -> str:
+    """A models.phrases.Phrase (or str) in this session's language."""
+    return i18n.say(text, language())
+
+
 def money(value, digits: int = 0) -> str:
     return i18n.money(value, digits, language())
 

@@ -9,15 +9,20 @@ from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-I18N = ("cockpit.ui.i18n", "cockpit.i18n")
-MARKERS = ("t", "N_")  # t() translates now; N_() marks a msgid that is translated where it is drawn
+I18N = ("cockpit.ui.i18n", "cockpit.i18n", "models.phrases")
+# t() translates now; N_() marks a msgid that is translated where it is drawn; phrase() and
+# Phrase() hold a model's sentence template, translated by cockpit.i18n.say where it is shown.
+MARKERS = ("t", "N_", "phrase", "Phrase")
+MACHINERY = {"cockpit/i18n.py", "cockpit/ui/i18n.py", "models/phrases.py"}  # they pass on text they are given
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 
 def ui_files() -> list[Path]:
-    """The files whose t(...) calls hold visible text: app.py, pages/*.py and cockpit/**/*.py."""
-    return [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "cockpit").rglob("*.py"))]
+    """The files whose t(...) calls hold visible text: app.py, pages/*.py, cockpit/**/*.py, and
+    models/*.py (whose phrase(...) / Phrase(...) templates are msgids)."""
+    return [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "cockpit").rglob("*.py")),
+            *sorted((ROOT / "models").glob("*.py"))]
 
 
 def _literals_in(path: str, *texts: str) -> Callable[[], list[str]]:
@@ -230,7 +235,7 @@ def extract() -> Extraction:
     used: set[tuple[str, str]] = set()
     for path in ui_files():
         module = _module(path)
-        if not _imports_t(module):
+        if path.relative_to(ROOT).as_posix() in MACHINERY or not _imports_t(module):
             continue
         rel = path.relative_to(ROOT).as_posix()
         calls = {id(n.func): n for n in ast.walk(module.tree) if isinstance(n, ast.Call)}
@@ -238,6 +243,8 @@ def extract() -> Extraction:
             if not (isinstance(node, ast.Name) and node.id in MARKERS and isinstance(node.ctx, ast.Load)):
                 continue
             call = calls.get(id(node))
+            if call is None and node.id != "t":  # e.g. isinstance(text, Phrase): no text of its own
+                continue
             if call is None:  # t handed on as a function, e.g. frame["band"].map(t)
                 texts, source = None, ast.unparse(module.parents[id(node)])
                 shown = f"t handed on in {source}"
