@@ -39,6 +39,7 @@ from cockpit.metrics.action_effects import (
 )
 from models import action_effect as model
 from models.action_effect import about
+from models.phrases import Phrase, phrase
 
 HISTORY_HOURS = 14 * 24
 MAX_POST_HOURS = 7 * 24
@@ -78,7 +79,7 @@ def _split(frame: pd.DataFrame, column: str, pre: tuple[int, int], post: tuple[i
             pd.Series(after.to_numpy(), index=_hours_index(post[0], len(after)), name=column))
 
 
-def _row(action, entity: str, effect: model.ActionEffect | None, metric: str, verdict: str) -> dict:
+def _row(action, entity: str, effect: model.ActionEffect | None, metric: str, verdict: Phrase) -> dict:
     nan = float("nan")
     numbers = ((effect.actual, effect.counterfactual, effect.effect, effect.lower, effect.upper)
                if effect is not None else (nan,) * 5)
@@ -94,8 +95,14 @@ def _campaign_rows(conn: Connection, action, data_minute: int, first_hour: int |
     for metric in ("spend", "orders"):
         before, after = _split(hourly, metric, (pre_start, pre_end), (post_start, post_end))
         effects[metric] = model.action_effect(before, after, metric=metric, seed=int(action.action_id))
-    doing = f"{'pausing' if action.verb == 'pause_campaign' else 'resuming'} campaign {action.entity_id}"
-    verdict = model.campaign_verdict(doing, effects["spend"], effects["orders"])
+    campaign = action.entity_id
+    if action.verb == "pause_campaign":
+        doing, subject = (phrase("pausing campaign {campaign}", campaign=campaign),
+                          phrase("Pausing campaign {campaign}", campaign=campaign))
+    else:
+        doing, subject = (phrase("resuming campaign {campaign}", campaign=campaign),
+                          phrase("Resuming campaign {campaign}", campaign=campaign))
+    verdict = model.campaign_verdict(doing, effects["spend"], effects["orders"], subject=subject)
     return [_row(action, action.entity_id, effect, metric, verdict) for metric, effect in effects.items()]
 
 
@@ -108,41 +115,64 @@ def _replenishment_row(conn: Connection, action, order, data_minute: int, first_
     sku, _, warehouse_id = action.entity_id.partition("|")
     entity = f"{sku} at {warehouse_id}"
     if order is None:
-        return _row(action, entity, None, UNITS, "The replenishment order is no longer on record: nothing to measure")
-    if order.status == "cancelled":
-        return _row(action, entity, None, UNITS, f"Order {order.replenishment_id} was cancelled: nothing to measure")
-    if order.status != "received" or order.received_ts_utc is None or order.received_ts_utc // 60 > data_minute:
         return _row(action, entity, None, UNITS,
-                    f"Order {order.replenishment_id} still on its way (expected {_when(order.expected_ts_utc, tz)})")
+                    phrase("The replenishment order is no longer on record: nothing to measure"))
+    if order.status == "cancelled":
+        return _row(action, entity, None, UNITS, phrase("Order {order} was cancelled: nothing to measure",
+                                                        order=order.replenishment_id))
+    if order.status != "received" or order.received_ts_utc is None or order.received_ts_utc // 60 > data_minute:
+        return _row(action, entity, None, UNITS, phrase("Order {order} still on its way (expected {when})",
+                                                        order=order.replenishment_id,
+                                                        when=_when(order.expected_ts_utc, tz)))
     received = int(order.received_ts_utc)
     pre_start, pre_end, post_start, post_end = _periods(received, data_minute, first_hour, None)
     hourly = sku_hourly(conn, sku, warehouse_id, pre_start, post_end)
     before, after = _split(hourly, "units_sold", (pre_start, pre_end), (post_start, post_end))
     effect = model.action_effect(before, after, metric=UNITS, seed=int(action.action_id))
-    verdict = model.verdict(effect, f"replenishing {sku} at {warehouse_id}",
-                            more="recovered about {n} units sold once the stock arrived",
-                            less="was followed by about {n} fewer units sold than forecast")
-    if effect.status == "too_early":
-        verdict = verdict.replace("after the action", f"after the stock arrived ({_when(received, tz)})")
+    where = dict(sku=sku, warehouse=warehouse_id)
+    verdict = model.verdict(
+        effect, phrase("replenishing {sku} at {warehouse}", **where), metric=phrase("units sold"),
+        more=lambda n: phrase("Replenishing {sku} at {warehouse} recovered about {n} units sold once the stock arrived",
+                              n=n, **where),
+        less=lambda n: phrase("Replenishing {sku} at {warehouse} was followed by about {n} fewer units sold than "
+                              "forecast", n=n, **where))
+    if effect.status == "too_early":  # counted from the stock's arrival, not from the order
+        hours, when = effect.post_steps, _when(received, tz)
+        verdict = (phrase("Too early to tell: {hours} hour after the stock arrived ({when})", hours=hours, when=when)
+                   if hours == 1 else
+                   phrase("Too early to tell: {hours} hours after the stock arrived ({when})", hours=hours, when=when))
     return _row(action, entity, effect, UNITS, verdict)
 
 
 def _clearance_row(conn: Connection, action, clearance, data_minute: int, first_hour: int | None) -> dict:
     sku = action.entity_id
     if clearance is None:
-        return _row(action, sku, None, UNITS, "The clearance is no longer on record: nothing to measure")
+        return _row(action, sku, None, UNITS, phrase("The clearance is no longer on record: nothing to measure"))
     pre_start, pre_end, post_start, post_end = _periods(action.ts_utc, data_minute, first_hour,
                                                         int(clearance.end_ts_utc))
     hourly = sku_total_hourly(conn, sku, pre_start, post_end)
     before, after = _split(hourly, "units_sold", (pre_start, pre_end), (post_start, post_end))
     effect = model.action_effect(before, after, metric=UNITS, seed=int(action.action_id))
-    kind = "the flash sale" if clearance.kind == "flash_sale" else "the community clearance"
-    verdict = model.verdict(effect, f"{kind} of {sku} at {float(clearance.discount_pct):g}% off",
-                            more="cleared about {n} more units than it would have sold",
-                            less="was followed by about {n} fewer units sold than forecast")
+    sale = dict(sku=sku, discount=float(clearance.discount_pct))
+    if clearance.kind == "flash_sale":
+        verdict = model.verdict(
+            effect, phrase("the flash sale of {sku} at {discount:g}% off", **sale), metric=phrase("units sold"),
+            more=lambda n: phrase("The flash sale of {sku} at {discount:g}% off cleared about {n} more units than it "
+                                  "would have sold", n=n, **sale),
+            less=lambda n: phrase("The flash sale of {sku} at {discount:g}% off was followed by about {n} fewer units "
+                                  "sold than forecast", n=n, **sale))
+    else:
+        verdict = model.verdict(
+            effect, phrase("the community clearance of {sku} at {discount:g}% off", **sale),
+            metric=phrase("units sold"),
+            more=lambda n: phrase("The community clearance of {sku} at {discount:g}% off cleared about {n} more units "
+                                  "than it would have sold", n=n, **sale),
+            less=lambda n: phrase("The community clearance of {sku} at {discount:g}% off was followed by about {n} "
+                                  "fewer units sold than forecast", n=n, **sale))
     if effect.measured:
         revenue = float(hourly.set_index("hour_utc").loc[post_start:post_end - 1, "revenue"].sum())
-        verdict += f" ({about(effect.actual)} sold in all, {about(revenue)} in revenue at the clearance price)"
+        verdict = phrase("{verdict} ({sold} sold in all, {revenue} in revenue at the clearance price)", verdict=verdict,
+                         sold=about(effect.actual), revenue=about(revenue))
     return _row(action, sku, effect, UNITS, verdict)
 
 
@@ -152,7 +182,7 @@ def _next_changes(actions: pd.DataFrame) -> dict[int, int]:
     campaigns = actions[actions["verb"].isin(["pause_campaign", "resume_campaign"])]
     for _, group in campaigns.sort_values(["ts_utc", "action_id"]).groupby("entity_id"):
         ids, stamps = group["action_id"].to_numpy(), group["ts_utc"].to_numpy()
-        out.update({int(a): int(t) for a, t in zip(ids[:-1], stamps[1:])})
+        out.update({int(a): int(ts) for a, ts in zip(ids[:-1], stamps[1:])})
     return out
 
 
@@ -165,9 +195,10 @@ def action_effects(conn: Connection, data_minute: int, tz: ZoneInfo, limit: int 
     units sold): COLUMNS, with ts_utc the action's time (epoch seconds), entity the campaign
     or "SKU at WAREHOUSE", post_hours the whole hours measured, actual and counterfactual
     their sums (currency for spend, counts otherwise), effect = actual - counterfactual with
-    its 95% interval [lower, upper] (NaN when not measured), and verdict a sentence (the same
-    on both rows of a campaign). tz only sets how times in verdicts are shown. Each measured
-    series costs one forecast fit (about a second): keep `limit` small on a page."""
+    its 95% interval [lower, upper] (NaN when not measured), and verdict a sentence (a
+    models.phrases.Phrase, shown with cockpit.i18n.say; the same on both rows of a campaign).
+    tz only sets how times in verdicts are shown. Each measured series costs one forecast fit
+    (about a second): keep `limit` small on a page."""
     actions = measured_actions(conn, limit=limit)
     if action_id is not None:
         mine = actions[actions["action_id"] == int(action_id)]

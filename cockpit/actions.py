@@ -33,8 +33,11 @@ from cockpit.db.schema import (
     StockLevel,
 )
 from cockpit.metrics.read import campaign_performance, sku_window_rows
+from cockpit.i18n import N_
 from cockpit.timebuckets import day_start_minute, local_day_of
 from cockpit.db.frames import to_frame
+from models.phrases import Phrase, from_json, phrase, to_json
+from models.phrases import reason as error_reason
 
 log = logging.getLogger(__name__)
 
@@ -92,13 +95,16 @@ class ActionResult:
     entity_kind: str  # sku_warehouse | campaign | alert | rule | profile
     entity_id: str  # sku_warehouse ids are "SKU|WAREHOUSE"
     result: str  # done | refused
-    message: str
+    message: str  # in English (str of `phrase`), as actions.message stores it
     before: dict
     after: dict
     actor: str
     ts_utc: int  # epoch seconds
     automatic: bool
     duplicate: bool
+    # The message as a models.phrases.Phrase, to show in any language (cockpit.i18n.say); the
+    # stored text for an action audited before message_args was kept.
+    phrase: Phrase | str = ""
 
     @property
     def done(self) -> bool:
@@ -125,12 +131,13 @@ class ReplenishmentSuggestion:
     suggested_qty: int
     expected_ts_utc: int
     state_token: str
-    explanation: str
+    explanation: str  # in English: str(explanation_phrase)
     # "forecast" (demand from the SKU's sales forecast, safety stock from its error) or
     # "velocity" (the last 3 days' pace and the pair's configured safety stock).
     method: str = "velocity"
     demand_units: float = 0.0  # expected sales over lead time + review
     safety_units: float = 0.0
+    explanation_phrase: Phrase | None = None  # the explanation, to show in any language
 
 
 @dataclass(frozen=True)
@@ -142,7 +149,8 @@ class ChannelRecommendation:
     roi: float
     spare_budget: float
     campaign_ids: tuple[str, ...]
-    reason: str
+    reason: str  # in English: str(reason_phrase)
+    reason_phrase: Phrase | None = None  # the reason, to show in any language
 
 
 # --- transactions and keys --------------------------------------------------------------------
@@ -259,12 +267,39 @@ def _dumps(value: dict) -> str:
     return json.dumps(_jsonable(value), sort_keys=True, allow_nan=False)
 
 
+def stored_message(message: str, message_args: str | None) -> Phrase | str:
+    """An audited action's message as a Phrase (from its message_args, the JSON of
+    models.phrases.to_json), to show in the reader's language with cockpit.i18n.say; its stored
+    English `message` when there is none (actions before migration 0012) or it does not render."""
+    said = from_json(message_args) if isinstance(message_args, str) else None
+    if said is None:
+        return message
+    try:
+        str(said)
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        log.debug("action message_args %r cannot be rendered; showing the stored message", message_args)
+        return message
+    return said
+
+
+def _plain(value):
+    """A phrase's values as JSON holds them: numpy scalars become Python ones."""
+    if isinstance(value, Phrase):
+        return replace(value, values={key: _plain(item) for key, item in value.values.items()})
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _stored(message: Phrase | str) -> dict:
+    """The message columns of an audit row: the English text and, for a Phrase, its JSON."""
+    return {"message": str(message), "message_args": to_json(_plain(message)) if isinstance(message, Phrase) else None}
+
+
 def _result_of(row, duplicate: bool) -> ActionResult:
     return ActionResult(
         action_id=row.action_id, verb=row.verb, entity_kind=row.entity_kind, entity_id=row.entity_id,
         result=row.result, message=row.message, before=json.loads(row.before_json or "{}"),
         after=json.loads(row.after_json or "{}"), actor=row.actor, ts_utc=int(row.ts_utc),
-        automatic=bool(row.automatic), duplicate=duplicate,
+        automatic=bool(row.automatic), duplicate=duplicate, phrase=stored_message(row.message, row.message_args),
     )
 
 
@@ -288,7 +323,7 @@ def _claim(
 
 def _insert_audit(
     conn: Connection, key: str, verb: str, entity_id: str, actor: str, now_ts: float, automatic: bool,
-    result: str, message: str,
+    result: str, message: Phrase | str,
 ) -> int | None:
     """Insert an audit row unless `key` is taken: its action_id, or None."""
     return conn.execute(
@@ -296,32 +331,33 @@ def _insert_audit(
         {
             "idempotency_key": key, "ts_utc": int(now_ts), "actor": actor, "automatic": bool(automatic),
             "verb": verb, "entity_kind": VERBS[verb], "entity_id": entity_id[:100],
-            "before_json": "{}", "after_json": "{}", "result": result, "message": message,
+            "before_json": "{}", "after_json": "{}", "result": result, **_stored(message),
         },
     ).scalar()
 
 
 def _deny(
-    conn: Connection, verb: str, entity_id: str, actor: str, key: str, now_ts: float, automatic: bool, reason: str
+    conn: Connection, verb: str, entity_id: str, actor: str, key: str, now_ts: float, automatic: bool,
+    reason: Phrase | str,
 ) -> ActionResult:
     """Audit a refusal for want of a role. Its key is the actor's own, so a viewer's attempt
     never takes the intent key an operator who saw the same state will use; asked again with
     the same key, the first refusal is returned as a duplicate."""
     denied_key = f"denied:{_digest(actor + chr(0) + key, 40)}"
     inserted = _insert_audit(conn, denied_key, verb, entity_id, actor, now_ts, automatic, "refused",
-                             f"Not allowed: {reason}.")
+                             phrase("Not allowed: {reason}.", reason=reason))
     log.warning("action %s on %s by %r refused: %s", verb, entity_id, actor, reason)
     row = conn.execute(select(ACTIONS).where(ACTIONS.c.idempotency_key == denied_key)).one()
     return _result_of(row, duplicate=inserted is None)
 
 
 def _finish(
-    conn: Connection, action_id: int, result: str, message: str, before: dict, after: dict, **changes
+    conn: Connection, action_id: int, result: str, message: Phrase | str, before: dict, after: dict, **changes
 ) -> ActionResult:
     conn.execute(
         update(ACTIONS)
         .where(ACTIONS.c.action_id == action_id)
-        .values(result=result, message=message, before_json=_dumps(before), after_json=_dumps(after), **changes)
+        .values(result=result, **_stored(message), before_json=_dumps(before), after_json=_dumps(after), **changes)
     )
     if result == "done":
         # What the pages show changed (a campaign's status, a rule, a pending order): the
@@ -331,7 +367,7 @@ def _finish(
     return _result_of(row, duplicate=False)
 
 
-def _refuse(conn: Connection, action_id: int, message: str, state: dict) -> ActionResult:
+def _refuse(conn: Connection, action_id: int, message: Phrase | str, state: dict) -> ActionResult:
     """A refused action changes nothing: before and after are the same state."""
     return _finish(conn, action_id, "refused", message, state, state)
 
@@ -342,10 +378,28 @@ def _when(ts_utc: float, tz: ZoneInfo) -> str:
     return datetime.fromtimestamp(ts_utc, tz=timezone.utc).astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def _num(value: float | None, digits: int = 2) -> str:
+def _num(value: float | None, digits: int = 2) -> Phrase | str:
+    """A figure with thousands separators (the same in both languages), or "n/a"."""
     if value is None or not math.isfinite(value):
-        return "n/a"
+        return phrase("n/a")
     return f"{value:,.{digits}f}"
+
+
+def _then(first: Phrase | str, *more: Phrase | str) -> Phrase | str:
+    """Sentences one after another (a space between them in English, none in Chinese)."""
+    for sentence in more:
+        first = phrase("{message} {more}", message=first, more=sentence)
+    return first
+
+
+def _listed(items: list) -> Phrase | str:
+    """Problems joined with "; " (phrases among them stay phrases)."""
+    if not any(isinstance(item, Phrase) for item in items):
+        return "; ".join(map(str, items))
+    joined = items[0]
+    for item in items[1:]:
+        joined = phrase("{items}; {item}", items=joined, item=item)
+    return joined
 
 
 # --- replenishment ----------------------------------------------------------------------------
@@ -412,11 +466,13 @@ def replenishment_suggestion(conn: Connection, sku: str, warehouse_id: str, now_
         demand, safety = share * demand, share * SERVICE_Z * spread
         need = demand + safety - state["on_hand"] - state["on_order"]
         qty = max(0, math.ceil(round(need, 6)))
-        explanation = (
-            f"forecast demand {_num(demand, 1)} units over the next {lead + REVIEW_DAYS:g} days (lead time {lead:g} "
-            f"+ review {REVIEW_DAYS}; this warehouse sells {share:.0%} of the SKU) + safety stock {_num(safety, 1)} "
-            f"({SERVICE_Z} × the forecast's error) − on hand {state['on_hand']} − on order {state['on_order']} "
-            f"= {_num(need, 1)}, so order {qty} units"
+        explanation = phrase(
+            "forecast demand {demand} units over the next {days:g} days (lead time {lead:g} + review {review}; this "
+            "warehouse sells {share:.0%} of the SKU) + safety stock {safety} ({z} × the forecast's error) − on hand "
+            "{on_hand} − on order {on_order} = {need}, so order {qty} units",
+            demand=_num(demand, 1), days=lead + REVIEW_DAYS, lead=lead, review=REVIEW_DAYS, share=float(share),
+            safety=_num(safety, 1), z=SERVICE_Z, on_hand=state["on_hand"], on_order=state["on_order"],
+            need=_num(need, 1), qty=qty,
         )
         return _suggestion(conn, row, state, sku, warehouse_id, now_ts, qty, explanation, velocity=0.0,
                            method="forecast", demand=demand, safety=safety)
@@ -430,10 +486,11 @@ def replenishment_suggestion(conn: Connection, sku: str, warehouse_id: str, now_
     need = velocity * (lead + REVIEW_DAYS) + row.safety_stock - state["on_hand"] - state["on_order"]
     # round first so that 120.0000000001 from float arithmetic does not become 121
     qty = max(0, math.ceil(round(need, 6)))
-    explanation = (
-        f"{_num(velocity)} units/day sold over the last {VELOCITY_DAYS} days × (lead time {lead:g} + review "
-        f"{REVIEW_DAYS} days) + safety stock {row.safety_stock} − on hand {state['on_hand']} − on order "
-        f"{state['on_order']} = {_num(need, 1)}, so order {qty} units"
+    explanation = phrase(
+        "{velocity:,.2f} units/day sold over the last {days} days × (lead time {lead:g} + review {review} days) + "
+        "safety stock {safety} − on hand {on_hand} − on order {on_order} = {need:,.1f}, so order {qty} units",
+        velocity=velocity, days=VELOCITY_DAYS, lead=lead, review=REVIEW_DAYS, safety=int(row.safety_stock),
+        on_hand=state["on_hand"], on_order=state["on_order"], need=float(need), qty=qty,
     )
     return _suggestion(conn, row, state, sku, warehouse_id, now_ts, qty, explanation, velocity=velocity,
                        method="velocity", demand=velocity * (lead + REVIEW_DAYS), safety=float(row.safety_stock))
@@ -447,8 +504,8 @@ def _suggestion(conn, row, state, sku, warehouse_id, now_ts, qty, explanation, *
         sku=sku, warehouse_id=warehouse_id, name=row.name, on_hand=state["on_hand"], on_order=state["on_order"],
         safety_stock=int(row.safety_stock), reorder_point=int(row.reorder_point), lead_time_days=lead,
         velocity_3d=velocity, review_days=REVIEW_DAYS, suggested_qty=qty,
-        expected_ts_utc=int(now_ts + lead * 86400), state_token=token, explanation=explanation,
-        method=method, demand_units=float(demand), safety_units=float(safety),
+        expected_ts_utc=int(now_ts + lead * 86400), state_token=token, explanation=str(explanation),
+        method=method, demand_units=float(demand), safety_units=float(safety), explanation_phrase=explanation,
     )
 
 
@@ -499,15 +556,12 @@ def replenish_sku(
         return first
     row, before = _stock_state(conn, sku, warehouse_id, lock=True)
     if not isinstance(qty, Integral) or isinstance(qty, bool) or qty <= 0:
-        return _refuse(
-            conn, action_id, f"Not replenished: the quantity must be a whole number of units above 0, not {qty!r}",
-            before,
-        )
+        return _refuse(conn, action_id, phrase(
+            "Not replenished: the quantity must be a whole number of units above 0, not {qty}", qty=repr(qty)), before)
     if qty > MAX_REPLENISH_QTY:
-        return _refuse(
-            conn, action_id, f"Not replenished: one order is at most {MAX_REPLENISH_QTY:,} units, not {qty:,}; "
-                             f"check the quantity", before,
-        )
+        return _refuse(conn, action_id, phrase(
+            "Not replenished: one order is at most {most:,} units, not {qty:,}; check the quantity",
+            most=MAX_REPLENISH_QTY, qty=int(qty)), before)
     qty = int(qty)
     replenishment_id = f"RO-A-{action_id}"
     expected = int(now_ts + float(row.lead_time_days) * 86400)
@@ -520,10 +574,8 @@ def replenish_sku(
     )
     _, after = _stock_state(conn, sku, warehouse_id)
     after.update(replenishment_id=replenishment_id, qty=qty, expected_ts_utc=expected)
-    message = (
-        f"Replenishment {replenishment_id} of {qty} units for {sku} at {warehouse_id}, "
-        f"expected {_when(expected, tz)}"
-    )
+    message = phrase("Replenishment {order} of {qty} units for {sku} at {warehouse}, expected {expected}",
+                     order=replenishment_id, qty=qty, sku=sku, warehouse=warehouse_id, expected=_when(expected, tz))
     return _finish(conn, action_id, "done", message, before, after)
 
 
@@ -610,12 +662,13 @@ def recommend_channel(
     if not candidates:
         return None
     roi, spare, channel, campaign_ids = min(candidates, key=lambda c: (-c[0], -c[1], c[2]))
-    hours = window_minutes / 60
-    reason = (
-        f"{channel} has the best ROI among channels with budget left today: {_num(roi)} over the last "
-        f"{hours:g} h, with {_num(spare)} of daily budget unspent in {', '.join(campaign_ids)}"
+    reason = phrase(
+        "{channel} has the best ROI among channels with budget left today: {roi:,.2f} over the last {hours:g} h, "
+        "with {spare:,.2f} of daily budget unspent in {campaigns}",
+        channel=channel, roi=roi, hours=window_minutes / 60, spare=spare, campaigns=", ".join(campaign_ids),
     )
-    return ChannelRecommendation(channel=channel, roi=roi, spare_budget=spare, campaign_ids=campaign_ids, reason=reason)
+    return ChannelRecommendation(channel=channel, roi=roi, spare_budget=spare, campaign_ids=campaign_ids,
+                                 reason=str(reason), reason_phrase=reason)
 
 
 def _recommendation_values(recommendation: ChannelRecommendation | None) -> dict | None:
@@ -629,11 +682,12 @@ def _recommendation_values(recommendation: ChannelRecommendation | None) -> dict
 
 def pause_campaign(
     conn: Connection, campaign_id: str, actor: str, idempotency_key: str, now_ts: float,
-    *, automatic: bool = False, reason: str = "", tz: ZoneInfo = UTC,
+    *, automatic: bool = False, reason: Phrase | str = "", tz: ZoneInfo = UTC,
 ) -> ActionResult:
     """Set a campaign's status to paused (refused when it is not active).
 
-    before/after: status, channel, roi_60m (fraction, last 60 minutes), roi_floor,
+    `reason` (text, or a Phrase to show in any language) ends the message. before/after:
+    status, channel, roi_60m (fraction, last 60 minutes), roi_floor,
     spend_today and daily_budget (currency; "today" is the local day in `tz`, the shop's zone);
     after adds "recommendation", the channel recommend_channel suggests for the budget (or
     None), which the message names too. ValueError for an unknown campaign."""
@@ -644,7 +698,7 @@ def pause_campaign(
 
 def resume_campaign(
     conn: Connection, campaign_id: str, actor: str, idempotency_key: str, now_ts: float,
-    *, automatic: bool = False, reason: str = "", tz: ZoneInfo = UTC,
+    *, automatic: bool = False, reason: Phrase | str = "", tz: ZoneInfo = UTC,
 ) -> ActionResult:
     """Set a paused campaign's status back to active (refused when it is not paused).
 
@@ -655,9 +709,23 @@ def resume_campaign(
     )
 
 
+# The messages of a campaign's status change, by the status asked for; the statuses as words.
+CAMPAIGN_DONE = {
+    "paused": "Paused campaign {campaign} ({channel}); ROI over the last {minutes} minutes {roi} against a floor of "
+              "{floor:,.2f}, {spent:,.2f} of {budget:,.2f} spent today.",
+    "active": "Resumed campaign {campaign} ({channel}); ROI over the last {minutes} minutes {roi} against a floor of "
+              "{floor:,.2f}, {spent:,.2f} of {budget:,.2f} spent today.",
+}
+CAMPAIGN_REFUSED = {
+    "paused": "Not paused: campaign {campaign} is already {status}.",
+    "active": "Not resumed: campaign {campaign} is already {status}.",
+}
+STATUS_WORDS = {"active": "active", "paused": "paused"}
+
+
 def _set_campaign_status(
     conn: Connection, campaign_id: str, actor: str, key: str, now_ts: float, target: str,
-    *, automatic: bool, reason: str, tz: ZoneInfo,
+    *, automatic: bool, reason: Phrase | str, tz: ZoneInfo,
 ) -> ActionResult:
     _check_caller(actor, key, now_ts, campaign_id)
     _campaign(conn, campaign_id)
@@ -669,28 +737,26 @@ def _set_campaign_status(
     row = _campaign(conn, campaign_id, lock=True)  # re-read under a row lock: a concurrent pause waits here
     before = _campaign_state(conn, row, now_minute, tz)
     required = "active" if target == "paused" else "paused"
-    word = "Paused" if target == "paused" else "Resumed"
-    because = f" Reason: {reason.strip()}" if reason and reason.strip() else ""
+    if isinstance(reason, str):
+        reason = reason.strip()
+    because = [phrase("Reason: {reason}", reason=reason)] if reason else []
     if row.status != required:
-        return _refuse(
-            conn, action_id,
-            f"Not {word.lower()}: campaign {campaign_id} is already {row.status}.{because}", before,
-        )
+        status = phrase(STATUS_WORDS[row.status]) if row.status in STATUS_WORDS else row.status
+        refusal = phrase(CAMPAIGN_REFUSED[target], campaign=campaign_id, status=status)
+        return _refuse(conn, action_id, _then(refusal, *because), before)
     conn.execute(update(Campaign).where(Campaign.campaign_id == campaign_id).values(status=target))
     after = {**before, "status": target}
-    message = (
-        f"{word} campaign {campaign_id} ({row.channel}); ROI over the last {ROI_WINDOW_MINUTES} minutes "
-        f"{_num(before['roi_60m'])} against a floor of {_num(before['roi_floor'])}, "
-        f"{_num(before['spend_today'])} of {_num(before['daily_budget'])} spent today."
-    )
+    message = phrase(CAMPAIGN_DONE[target], campaign=campaign_id, channel=row.channel, minutes=ROI_WINDOW_MINUTES,
+                     roi=_num(before["roi_60m"]), floor=before["roi_floor"], spent=before["spend_today"],
+                     budget=before["daily_budget"])
     if target == "paused":
         recommendation = recommend_channel(conn, row.channel, now_ts, tz)
         after["recommendation"] = _recommendation_values(recommendation)
-        message += (
-            f" Consider moving budget to {recommendation.channel}: {recommendation.reason}."
-            if recommendation else " No other paid or content channel has budget left today to take it."
-        )
-    return _finish(conn, action_id, "done", message + because, before, after)
+        advice = (phrase("Consider moving budget to {channel}: {reason}.", channel=recommendation.channel,
+                         reason=recommendation.reason_phrase)
+                  if recommendation else phrase("No other paid or content channel has budget left today to take it."))
+        message = _then(message, advice)
+    return _finish(conn, action_id, "done", _then(message, *because), before, after)
 
 
 # --- alerts -----------------------------------------------------------------------------------
@@ -700,6 +766,25 @@ def _alert_row(conn: Connection, alert_id: int):
     if row is None:
         raise ValueError(f"alert {alert_id} does not exist")
     return row
+
+
+def _alert_status(status: str) -> Phrase | str:
+    return phrase(alerts.STATUS_WORDS[status]) if status in alerts.STATUS_WORDS else status
+
+
+def _alert_message(message: str, message_args) -> Phrase | str:
+    """An alert's message to quote in an action's: a Phrase from its message_args (the JSON text
+    alerts.message_args stores, or the dict of a Transition), so that it reads in the reader's
+    language; else the text it was written with."""
+    if not message_args or not isinstance(message_args, (str, dict)):
+        return message
+    try:
+        said = alerts.message_phrase(json.loads(message_args) if isinstance(message_args, str) else message_args)
+        str(said)  # arguments this version cannot render: the text instead
+        return said
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+        log.debug("alert message_args %r cannot be rendered; quoting the stored message", message_args)
+        return message
 
 
 def _claim_alert(conn: Connection, verb: str, alert_id: int, actor: str, key: str, now_ts: float):
@@ -720,9 +805,12 @@ def acknowledge(conn: Connection, alert_id: int, actor: str, idempotency_key: st
     if first is not None:
         return first
     if row["status"] != "open":
-        return _refuse(conn, action_id, f"Not acknowledged: alert {alert_id} is already {row['status']}.", row)
+        return _refuse(conn, action_id, phrase("Not acknowledged: alert {alert_id} is already {status}.",
+                                               alert_id=alert_id, status=_alert_status(row["status"])), row)
     before, after = alerts.acknowledge_alert(conn, alert_id, actor)
-    return _finish(conn, action_id, "done", f"Acknowledged alert {alert_id}: {row['message']}", before, after)
+    message = phrase("Acknowledged alert {alert_id}: {message}", alert_id=alert_id,
+                     message=_alert_message(row["message"], row.get("message_args")))
+    return _finish(conn, action_id, "done", message, before, after)
 
 
 def snooze(
@@ -739,15 +827,19 @@ def snooze(
     if first is not None:
         return first
     if row["status"] not in alerts.ACTIVE_STATUSES:
-        return _refuse(conn, action_id, f"Not snoozed: alert {alert_id} is {row['status']}.", row)
+        return _refuse(conn, action_id, phrase("Not snoozed: alert {alert_id} is {status}.", alert_id=alert_id,
+                                               status=_alert_status(row["status"])), row)
     if not isinstance(minutes, Integral) or isinstance(minutes, bool) or minutes <= 0:
-        return _refuse(conn, action_id, f"Not snoozed: minutes must be a whole number above 0, not {minutes!r}.", row)
+        return _refuse(conn, action_id, phrase("Not snoozed: minutes must be a whole number above 0, not {minutes}.",
+                                               minutes=repr(minutes)), row)
     if minutes > MAX_SNOOZE_MINUTES:
-        return _refuse(conn, action_id, f"Not snoozed: at most {MAX_SNOOZE_MINUTES} minutes (a week), not {minutes:,}; "
-                                        f"disable the alert's rule to silence it for longer.", row)
+        return _refuse(conn, action_id, phrase(
+            "Not snoozed: at most {most} minutes (a week), not {minutes:,}; disable the alert's rule to silence it "
+            "for longer.", most=MAX_SNOOZE_MINUTES, minutes=int(minutes)), row)
     until = int(now_ts) // 60 + int(minutes)
     before, after = alerts.snooze_alert(conn, alert_id, until, actor)
-    message = f"Snoozed alert {alert_id} for {int(minutes)} minutes, until {_when(until * 60, tz)}"
+    message = phrase("Snoozed alert {alert_id} for {minutes} minutes, until {until}", alert_id=alert_id,
+                     minutes=int(minutes), until=_when(until * 60, tz))
     return _finish(conn, action_id, "done", message, before, after)
 
 
@@ -784,11 +876,17 @@ def update_rule(conn: Connection, rule: alerts.Rule, actor: str, idempotency_key
     before = _rule_values(conn, rule)
     problems = alerts.save_rule(conn, replace(rule, updated_ts_utc=int(now_ts)))
     if problems:
-        return _refuse(conn, action_id, f"Rule {rule.name!r} not saved: " + "; ".join(problems) + ".", before)
+        return _refuse(conn, action_id, phrase("Rule {rule} not saved: {problems}.", rule=repr(rule.name),
+                                               problems=_listed(problems)), before)
     after = _rule_values(conn, rule)
     changed = sorted(name for name in after if name != "updated_ts_utc" and before.get(name) != after.get(name))
-    what = f"changed {', '.join(changed)}" if before and changed else ("created" if not before else "saved unchanged")
-    message = f"Rule {rule.name!r} ({rule.profile}) {what}."
+    named = {"rule": repr(rule.name), "profile": str(rule.profile)}
+    if not before:
+        message = phrase("Rule {rule} ({profile}) created.", **named)
+    elif changed:
+        message = phrase("Rule {rule} ({profile}) changed {fields}.", fields=", ".join(changed), **named)
+    else:
+        message = phrase("Rule {rule} ({profile}) saved unchanged.", **named)
     return _finish(conn, action_id, "done", message, before, after, entity_id=str(after["rule_id"]))
 
 
@@ -802,13 +900,14 @@ def set_rule_profile(conn: Connection, profile: str, actor: str, idempotency_key
         return first
     before = {"profile": alerts.active_profile(conn)}
     if before["profile"] == profile:
-        return _refuse(conn, action_id, f"Rule profile {profile!r} is already active.", before)
+        return _refuse(conn, action_id, phrase("Rule profile {profile} is already active.", profile=repr(profile)),
+                       before)
     try:
         alerts.set_active_profile(conn, profile)
     except ValueError as exc:
-        return _refuse(conn, action_id, f"Rule profile not changed: {exc}.", before)
+        return _refuse(conn, action_id, phrase("Rule profile not changed: {reason}.", reason=error_reason(exc)), before)
     after = {"profile": alerts.active_profile(conn)}
-    message = f"Alert rules switched from {before['profile']!r} to {profile!r}."
+    message = phrase("Alert rules switched from {old} to {new}.", old=repr(before["profile"]), new=repr(profile))
     return _finish(conn, action_id, "done", message, before, after)
 
 
@@ -855,8 +954,9 @@ def clearance_state(conn: Connection, sku: str, now_ts: float) -> dict:
     }
 
 
-def _kind_text(kind: str) -> str:
-    return "Flash sale" if kind == "flash_sale" else "Community clearance"
+# A clearance kind at the start of a sentence, and inside one.
+CLEARANCE_NAMES = {"flash_sale": "Flash sale", "community_clearance": "Community clearance"}
+CLEARANCE_WORDS = {"flash_sale": "flash sale", "community_clearance": "community clearance"}
 
 
 def start_clearance(
@@ -878,31 +978,36 @@ def start_clearance(
     before = clearance_state(conn, sku, now_ts)
     low, high = CLEARANCE_DISCOUNT_PCT
     if kind not in CLEARANCE_KINDS:
-        return _refuse(conn, action_id, f"Not started: the kind must be one of {', '.join(CLEARANCE_KINDS)}, "
-                                        f"not {kind!r}", before)
+        return _refuse(conn, action_id, phrase("Not started: the kind must be one of {kinds}, not {kind}",
+                                               kinds=", ".join(CLEARANCE_KINDS), kind=repr(kind)), before)
     if (not isinstance(discount_pct, (int, float)) or isinstance(discount_pct, bool)
             or not math.isfinite(discount_pct) or not low <= discount_pct <= high):
-        return _refuse(conn, action_id, f"Not started: the discount must be {low} to {high} percent, "
-                                        f"not {discount_pct!r}", before)
+        return _refuse(conn, action_id, phrase("Not started: the discount must be {low} to {high} percent, not "
+                                               "{discount}", low=low, high=high, discount=repr(discount_pct)), before)
     if not isinstance(days, Integral) or isinstance(days, bool) or not 1 <= days <= CLEARANCE_MAX_DAYS:
-        return _refuse(conn, action_id, f"Not started: the length must be a whole number of days from 1 to "
-                                        f"{CLEARANCE_MAX_DAYS}, not {days!r}", before)
+        return _refuse(conn, action_id, phrase("Not started: the length must be a whole number of days from 1 to "
+                                               "{most}, not {days}", most=CLEARANCE_MAX_DAYS, days=repr(days)), before)
     if before["clearance"] is not None:
         running = before["clearance"]
-        return _refuse(conn, action_id, f"Not started: {sku} is already on {_kind_text(running['kind']).lower()} "
-                                        f"at {running['discount_pct']:g}% off until {_when(running['end_ts_utc'], tz)}",
-                       before)
+        return _refuse(conn, action_id, phrase(
+            "Not started: {sku} is already on {kind} at {discount:g}% off until {until}", sku=sku,
+            kind=phrase(CLEARANCE_WORDS.get(running["kind"], CLEARANCE_WORDS["community_clearance"])),
+            discount=running["discount_pct"],
+            until=_when(running["end_ts_utc"], tz)), before)
     if before["on_hand"] <= 0:
-        return _refuse(conn, action_id, f"Not started: {sku} has nothing on hand to clear", before)
+        return _refuse(conn, action_id, phrase("Not started: {sku} has nothing on hand to clear", sku=sku), before)
     end = int(now_ts) + int(days) * 86_400
     conn.execute(insert(Clearance).values(sku=sku, kind=kind, discount_pct=float(discount_pct),
                                           start_ts_utc=int(now_ts), end_ts_utc=end, action_id=action_id,
                                           created_by=actor))
     after = clearance_state(conn, sku, now_ts)
     price = before["price"] * (1 - float(discount_pct) / 100)
-    message = (f"{_kind_text(kind)} of {sku} ({before['name']}) at {float(discount_pct):g}% off ({_num(price)} instead "
-               f"of {_num(before['price'])}) until {_when(end, tz)}: {before['on_hand']:,} units on hand, "
-               f"{before['units_sold']:,} sold in the last {CLEARANCE_PACE_DAYS} days")
+    message = phrase("{kind} of {sku} ({name}) at {discount:g}% off ({price:,.2f} instead of {list_price:,.2f}) until "
+                     "{until}: {on_hand:,} units on hand, {sold:,} sold in the last {days} days",
+                     kind=phrase(CLEARANCE_NAMES.get(kind, CLEARANCE_NAMES["community_clearance"])), sku=sku,
+                     name=before["name"],
+                     discount=float(discount_pct), price=price, list_price=before["price"], until=_when(end, tz),
+                     on_hand=before["on_hand"], sold=before["units_sold"], days=CLEARANCE_PACE_DAYS)
     return _finish(conn, action_id, "done", message, before, after)
 
 
@@ -918,11 +1023,13 @@ def end_clearance(
         return first
     before = clearance_state(conn, sku, now_ts)
     if before["clearance"] is None:
-        return _refuse(conn, action_id, f"Not ended: {sku} is not on clearance", before)
+        return _refuse(conn, action_id, phrase("Not ended: {sku} is not on clearance", sku=sku), before)
     conn.execute(update(Clearance).where(Clearance.clearance_id == before["clearance"]["clearance_id"])
                  .values(end_ts_utc=int(now_ts)))
     after = clearance_state(conn, sku, now_ts)
-    message = f"{_kind_text(before['clearance']['kind'])} of {sku} ended at {_when(now_ts, tz)}; back at list price"
+    kind = before["clearance"]["kind"]
+    message = phrase("{kind} of {sku} ended at {when}; back at list price", sku=sku, when=_when(now_ts, tz),
+                     kind=phrase(CLEARANCE_NAMES.get(kind, CLEARANCE_NAMES["community_clearance"])))
     return _finish(conn, action_id, "done", message, before, after)
 
 
@@ -962,7 +1069,7 @@ def run_auto_actions(
         try:
             result = pause_campaign(
                 conn, transition.entity_id, AUTO_ACTOR, key[:MAX_KEY_LENGTH], now_ts,
-                automatic=True, reason=transition.message, tz=tz,
+                automatic=True, reason=_alert_message(transition.message, transition.message_args), tz=tz,
             )
         except ValueError as exc:  # e.g. a campaign that is not in the campaigns table
             log.warning("auto action of rule %s on %s skipped: %s", rule.rule_id, transition.entity_id, exc)
@@ -977,7 +1084,7 @@ def run_auto_actions(
 
 AUDIT_COLUMNS = [
     "action_id", "ts_utc", "actor", "automatic", "verb", "entity_kind", "entity_id", "result", "message",
-    "before_json", "after_json",
+    "before_json", "after_json", "message_args",
 ]
 MARKER_COLUMNS = ["ts_utc", "verb", "entity_kind", "entity_id", "actor", "automatic", "label"]
 
@@ -987,8 +1094,9 @@ def audit_log(
     entity_kind: str | None = None, entity_id: str | None = None,
 ) -> pd.DataFrame:
     """The audit log, newest first: AUDIT_COLUMNS (ts_utc epoch seconds; before_json and
-    after_json as stored JSON text), at most `limit` rows, optionally from since_ts on and
-    for one entity kind / entity."""
+    after_json as stored JSON text; message in English, message_args its JSON to show in any
+    language with stored_message, None for actions before migration 0012), at most `limit`
+    rows, optionally from since_ts on and for one entity kind / entity."""
     conditions = [ACTIONS.c.result != "pending"]
     if since_ts is not None:
         conditions.append(ACTIONS.c.ts_utc >= math.ceil(since_ts))
@@ -1008,27 +1116,28 @@ def audit_log(
 
 
 _LABELS = {
-    "pause_campaign": "paused {entity_id}",
-    "resume_campaign": "resumed {entity_id}",
-    "acknowledge_alert": "acknowledged alert {entity_id}",
-    "snooze_alert": "snoozed alert {entity_id}",
-    "update_rule": "edited rule {entity_id}",
-    "set_rule_profile": "rules: {entity_id}",
-    "start_clearance": "clearance of {entity_id}",
-    "end_clearance": "ended clearance of {entity_id}",
+    "pause_campaign": N_("paused {entity_id}"),
+    "resume_campaign": N_("resumed {entity_id}"),
+    "acknowledge_alert": N_("acknowledged alert {entity_id}"),
+    "snooze_alert": N_("snoozed alert {entity_id}"),
+    "update_rule": N_("edited rule {entity_id}"),
+    "set_rule_profile": N_("rules: {entity_id}"),
+    "start_clearance": N_("clearance of {entity_id}"),
+    "end_clearance": N_("ended clearance of {entity_id}"),
 }
 
 
-def _label(verb: str, entity_id: str, after_json: str) -> str:
+def _label(verb: str, entity_id: str, after_json: str) -> Phrase | str:
+    """A chart marker's text: a Phrase (str() English), or verb and id for a verb without one."""
     if verb == "replenish_sku":
         sku, _, warehouse_id = entity_id.partition("|")
         qty = json.loads(after_json or "{}").get("qty")
-        return f"ordered {qty} × {sku} at {warehouse_id}"
+        return phrase("ordered {qty} × {sku} at {warehouse_id}", qty=qty, sku=sku, warehouse_id=warehouse_id)
     if verb == "update_rule":
         name = json.loads(after_json or "{}").get("name")
         if name:
-            return f"edited rule {name}"
-    return _LABELS.get(verb, verb + " {entity_id}").format(entity_id=entity_id)
+            return Phrase(_LABELS["update_rule"], {"entity_id": name})
+    return Phrase(_LABELS[verb], {"entity_id": entity_id}) if verb in _LABELS else f"{verb} {entity_id}"
 
 
 def action_markers(

@@ -1,11 +1,12 @@
 """Alert rules as data, their evaluation as a pure function, and the alert tables they feed."""
 from __future__ import annotations
 
+import json
 import logging
 import math
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import pandas as pd
 from sqlalchemy import Connection, delete, insert, select, update
@@ -14,6 +15,8 @@ from cockpit.db.dialect import upsert
 from cockpit.db.schema import Alert, AlertRule, AlertState, Setting
 from cockpit.metrics.read import METRICS  # what the reader serves, per entity kind: all a rule may watch
 from cockpit.db.frames import to_frame
+from cockpit.i18n import N_, say, t
+from models.phrases import Phrase, phrase
 
 log = logging.getLogger(__name__)
 
@@ -25,28 +28,29 @@ SETTINGS = Setting.__table__
 PROFILE_SETTING = "rule_profile"
 DEFAULT_PROFILE = "default"
 
+# Translated where drawn (t() in the session's language); alert texts translate them in render_message.
 METRIC_LABELS = {
-    "uv": "Visitors",
-    "conversion_rate": "Conversion rate",
-    "paying_conversion_rate": "Paying conversion rate",
-    "gmv": "GMV",
-    "orders": "Orders",
-    "aov": "Average order value",
-    "sessions_vs_last_week": "Sessions vs last week",
-    "orders_vs_last_week": "Orders vs last week",
-    "gmv_vs_last_week": "GMV vs last week",
-    "roi": "ROI",
-    "roi_vs_floor": "ROI vs floor",
-    "spend": "Spend",
-    "spend_vs_last_week": "Spend vs last week",
-    "stock_cover_ratio": "Stock cover ratio",
-    "days_of_cover": "Days of cover",
-    "return_rate": "Return rate",
-    "sessions_anomaly": "Sessions anomaly score",
-    "conversion_anomaly": "Conversion anomaly score",
-    "spend_anomaly": "Spend anomaly score",
-    "roi_anomaly": "ROI anomaly score",
-    "return_anomaly": "Returns anomaly score",
+    "uv": N_("Visitors"),
+    "conversion_rate": N_("Conversion rate"),
+    "paying_conversion_rate": N_("Paying conversion rate"),
+    "gmv": N_("GMV"),
+    "orders": N_("Orders"),
+    "aov": N_("Average order value"),
+    "sessions_vs_last_week": N_("Sessions vs last week"),
+    "orders_vs_last_week": N_("Orders vs last week"),
+    "gmv_vs_last_week": N_("GMV vs last week"),
+    "roi": N_("ROI"),
+    "roi_vs_floor": N_("ROI vs floor"),
+    "spend": N_("Spend"),
+    "spend_vs_last_week": N_("Spend vs last week"),
+    "stock_cover_ratio": N_("Stock cover ratio"),
+    "days_of_cover": N_("Days of cover"),
+    "return_rate": N_("Return rate"),
+    "sessions_anomaly": N_("Sessions anomaly score"),
+    "conversion_anomaly": N_("Conversion anomaly score"),
+    "spend_anomaly": N_("Spend anomaly score"),
+    "roi_anomaly": N_("ROI anomaly score"),
+    "return_anomaly": N_("Returns anomaly score"),
 }
 # auto_action -> the entity kind it acts on (the verbs live in cockpit.actions).
 AUTO_ACTIONS = {"pause_campaign": "campaign"}
@@ -111,42 +115,115 @@ class Transition:
     level: str
     value: float | None
     threshold: float | None
-    message: str
+    message: str  # in the language in force when evaluated (COCKPIT_LANG in the scheduler)
+    # What the message says as data (message_args), to show it again in any language.
+    message_args: dict | None = field(default=None, compare=False)
 
 
 # --- messages ---------------------------------------------------------------------------------
 
-# Every alert text comes from these templates through alert_message, so that translating the
-# cockpit means replacing this table.
+# Every alert text comes from these templates through render_message, in English or translated
+# by the catalogue (cockpit.locales); an alert row keeps the values that fill them (message_args)
+# so that each reader sees it in their own language.
 MESSAGE_TEMPLATES = {
-    "breach": "{metric} for {entity} is {value}, {direction} the {level} threshold {threshold}",
-    "resolve": "{metric} for {entity} is back to {value}, {recovered} the recovery level {threshold}",
-    "no_data": "No data for {metric} for {entity} for {minutes} minutes",
-    "data_back": "Data is back for {metric} for {entity}: {value}, within its thresholds",
-    "data_back_breach": (
+    "breach": N_("{metric} for {entity} is {value}, {direction} the {level} threshold {threshold}"),
+    "resolve": N_("{metric} for {entity} is back to {value}, {recovered} the recovery level {threshold}"),
+    "no_data": N_("No data for {metric} for {entity} for {minutes} minutes"),
+    "data_back": N_("Data is back for {metric} for {entity}: {value}, within its thresholds"),
+    "data_back_breach": N_(
         "Data is back for {metric} for {entity}: {value}, {direction} the {level} threshold {threshold}"
     ),
-    "retired": "{metric} for {entity} is no longer watched (rule {rule} is disabled, invalid or "
-    "outside the active profile); alert closed",
+    "retired": N_("{metric} for {entity} is no longer watched (rule {rule} is disabled, invalid or "
+                  "outside the active profile); alert closed"),
 }
-LEVEL_WORDS = {"warn": "warning", "critical": "critical"}
+LEVEL_WORDS = {"warn": N_("warning"), "critical": N_("critical")}
+DIRECTION_WORDS = {"below": N_("below"), "above": N_("above")}
+# The good side of a rule's recovery level, by the rule's direction.
+RECOVERED_WORDS = {"below": N_("at or above"), "above": N_("at or below")}
+# message_args' keys besides "template"; values, thresholds and minutes are kept raw (numbers).
+MESSAGE_ARG_KEYS = ("metric", "entity_kind", "entity_id", "rule", "value", "threshold", "level", "direction",
+                    "minutes")
 
 
-def _number(value: float | None) -> str:
+def metric_label(metric: str, lang: str | None = None) -> str:
+    """The metric's label in `lang` (None: the language in force), its key when it has none."""
+    return t(METRIC_LABELS[metric], lang) if metric in METRIC_LABELS else metric
+
+
+def _number(value: float | None) -> Phrase | str:
     if value is None:
-        return "n/a"
+        return phrase("n/a")
     if math.isfinite(value) and abs(value) >= 100:
         return f"{value:,.0f}"
     return f"{value:.3g}"
 
 
-def _entity_phrase(entity_kind: str, entity_id: str) -> str:
+def _entity_phrase(entity_kind: str, entity_id: str) -> Phrase | str:
     if entity_kind == "shop":
-        return "the shop"
+        return phrase("the shop")
     if entity_kind == "sku_warehouse":
         sku, _, warehouse = entity_id.partition("|")
-        return f"SKU {sku} in warehouse {warehouse}"
-    return f"{'SKU' if entity_kind == 'sku' else entity_kind} {entity_id}"
+        return phrase("SKU {sku} in warehouse {warehouse}", sku=sku, warehouse=warehouse)
+    if entity_kind == "sku":
+        return phrase("SKU {sku}", sku=entity_id)
+    if entity_kind == "channel":
+        return phrase("channel {channel}", channel=entity_id)
+    if entity_kind == "campaign":
+        return phrase("campaign {campaign}", campaign=entity_id)
+    return f"{entity_kind} {entity_id}"
+
+
+def message_args(
+    template: str,
+    rule: Rule,
+    entity_id: str,
+    *,
+    level: str | None = None,
+    value: float | None = None,
+    threshold: float | None = None,
+    minutes: int | None = None,
+) -> dict:
+    """What one event's message says, as data: the MESSAGE_TEMPLATES key under "template" and
+    the raw values that fill it (MESSAGE_ARG_KEYS; value and threshold in the metric's unit,
+    minutes of silence for no_data). Stored as JSON in alerts.message_args."""
+    if template not in MESSAGE_TEMPLATES:
+        raise ValueError(f"message template {template!r} is unknown; use one of {', '.join(MESSAGE_TEMPLATES)}")
+    return {
+        "template": template, "metric": rule.metric, "entity_kind": rule.entity_kind, "entity_id": entity_id,
+        "rule": rule.name, "value": _plain_number(value), "threshold": _plain_number(threshold), "level": level,
+        "direction": rule.direction, "minutes": None if minutes is None else int(minutes),
+    }
+
+
+def _plain_number(value) -> float | None:
+    """A float JSON can hold (None for a missing value; numpy scalars become floats)."""
+    return None if value is None else float(value)
+
+
+def message_phrase(args: Mapping) -> Phrase:
+    """message_args `args` as a models.phrases.Phrase (str() the English text), e.g. to quote an
+    alert inside an action's message. KeyError when `args` name no template."""
+    direction = args.get("direction")
+    level = args.get("level")
+    metric = args.get("metric")
+    return phrase(
+        MESSAGE_TEMPLATES[args["template"]],
+        metric=phrase(METRIC_LABELS[metric]) if metric in METRIC_LABELS else metric,
+        entity=_entity_phrase(args.get("entity_kind"), args.get("entity_id")),
+        rule=phrase(args["rule"]) if args.get("rule") in SHIPPED_RULE_NAMES else args.get("rule"),
+        value=_number(args.get("value")),
+        threshold=_number(args.get("threshold")),
+        level=phrase(LEVEL_WORDS[level]) if level in LEVEL_WORDS else level,
+        direction=phrase(DIRECTION_WORDS[direction]) if direction in DIRECTION_WORDS else direction,
+        recovered=phrase(RECOVERED_WORDS[direction]) if direction in RECOVERED_WORDS else direction,
+        minutes=args.get("minutes"),
+    )
+
+
+def render_message(args: Mapping, lang: str | None = None) -> str:
+    """The text of message_args `args` in `lang` (None: the language in force, else COCKPIT_LANG).
+    KeyError or ValueError when `args` do not fit the template."""
+    return say(message_phrase(args), lang)
 
 
 def alert_message(
@@ -158,19 +235,41 @@ def alert_message(
     value: float | None = None,
     threshold: float | None = None,
     minutes: int | None = None,
+    lang: str | None = None,
 ) -> str:
-    """The plain-English text for one event; `template` is a key of MESSAGE_TEMPLATES."""
-    return MESSAGE_TEMPLATES[template].format(
-        metric=METRIC_LABELS.get(rule.metric, rule.metric),
-        entity=_entity_phrase(rule.entity_kind, entity_id),
-        rule=rule.name,
-        value=_number(value),
-        threshold=_number(threshold),
-        level=LEVEL_WORDS.get(level or "", level),
-        direction=rule.direction,
-        recovered="at or above" if rule.direction == "below" else "at or below",
-        minutes=minutes,
-    )
+    """The text for one event in `lang` (None: the language in force, else COCKPIT_LANG);
+    `template` is a key of MESSAGE_TEMPLATES."""
+    args = message_args(template, rule, entity_id, level=level, value=value, threshold=threshold, minutes=minutes)
+    return render_message(args, lang)
+
+
+def _said(template: str, rule: Rule, entity_id: str, **values) -> tuple[str, dict]:
+    """(message in the language in force, message_args) of one event."""
+    args = message_args(template, rule, entity_id, **values)
+    return render_message(args), args
+
+
+def shown_message(message: str, message_args: str | Mapping | None, lang: str | None = None) -> str:
+    """A stored alert's text in `lang`: rendered again from its message_args (the JSON of
+    alerts.message_args, or the dict), else its stored `message` (alerts written before
+    migration 0012, or arguments this version cannot render)."""
+    if message_args is None or (isinstance(message_args, float) and math.isnan(message_args)) or message_args == "":
+        return message
+    try:
+        args = json.loads(message_args) if isinstance(message_args, str) else message_args
+        return render_message(args, lang)
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+        log.debug("alert message_args %r cannot be rendered; showing the stored message", message_args)
+        return message
+
+
+def shown_messages(frame: pd.DataFrame, lang: str | None = None) -> pd.Series:
+    """shown_message of each row of a frame with `message` and (optionally) `message_args`
+    columns, on the frame's index."""
+    if "message_args" not in frame.columns:
+        return frame["message"]
+    return pd.Series([shown_message(message, args, lang) for message, args in
+                      zip(frame["message"], frame["message_args"])], index=frame.index, dtype="object")
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -430,8 +529,8 @@ def _with_data(
         )
         template = "data_back" if new_level == "ok" else "data_back_breach"
         threshold = _threshold(rule, new_level) if new_level in ALERTING else None
-        message = alert_message(template, rule, entity_id, level=new_level, value=value, threshold=threshold)
-        return state, Transition("data_back", rule.rule_id, entity_id, new_level, value, threshold, message)
+        message, args = _said(template, rule, entity_id, level=new_level, value=value, threshold=threshold)
+        return state, Transition("data_back", rule.rule_id, entity_id, new_level, value, threshold, message, args)
 
     target = _target_level(rule, level, value)
     side = _side(target, level)
@@ -458,8 +557,8 @@ def _with_data(
             kind = "escalate" if SEVERITY[new_level] > SEVERITY[level] else "deescalate"
         threshold = _threshold(rule, new_level)
         template = "resolve" if kind == "resolve" else "breach"
-        message = alert_message(template, rule, entity_id, level=new_level, value=value, threshold=threshold)
-        transition = Transition(kind, rule.rule_id, entity_id, new_level, value, threshold, message)
+        message, args = _said(template, rule, entity_id, level=new_level, value=value, threshold=threshold)
+        transition = Transition(kind, rule.rule_id, entity_id, new_level, value, threshold, message, args)
         # This minute may already point past the new level: it starts the next run.
         candidate, since = target, now
     state = replace(
@@ -487,8 +586,8 @@ def _without_data(
     silent = now - silent_since
     if silent < rule.no_data_minutes:
         return state, None
-    message = alert_message("no_data", rule, entity_id, minutes=silent)
-    transition = Transition("no_data", rule.rule_id, entity_id, "no_data", None, None, message)
+    message, args = _said("no_data", rule, entity_id, minutes=silent)
+    transition = Transition("no_data", rule.rule_id, entity_id, "no_data", None, None, message, args)
     return replace(state, level="no_data"), transition
 
 
@@ -566,6 +665,25 @@ _DEFAULT_TABLE = [
     ("sales-event", "Returns anomaly by SKU",     "return_anomaly",         "sku",           30,    "above",  4.0,   6.0,     2.0,     0,   0,      100.0),
 ]
 # auto_action stays None: pausing a campaign automatically is something an operator opts into.
+# The names of the rules the cockpit ships, as msgids: shown in the reader's language. A rule an
+# admin adds or renames keeps the name they wrote.
+SHIPPED_RULE_NAMES = (
+    N_("Shop visitors stopped"), N_("Traffic drop by channel"), N_("Orders drop"), N_("GMV drop"),
+    N_("Shop conversion low"), N_("Shop paying conversion low"), N_("Stock running out"),
+    N_("Campaign under ROI floor"), N_("Campaign overspending"), N_("Return rate high"),
+    N_("Traffic anomaly by channel"), N_("Conversion anomaly"), N_("Spend anomaly by campaign"),
+    N_("ROI anomaly by campaign"), N_("Returns anomaly by SKU"),
+)
+ENTITY_KIND_WORDS = {"shop": N_("Shop"), "channel": N_("Channel"), "campaign": N_("Campaign"), "sku": N_("SKU"),
+                     "sku_warehouse": N_("SKU in a warehouse")}
+STATUS_WORDS = {"open": N_("open"), "acknowledged": N_("acknowledged"), "resolved": N_("resolved")}
+
+
+def rule_name(name: str, lang: str | None = None) -> str:
+    """A rule's name to show: a shipped rule's in `lang`, any other as written."""
+    return t(name, lang) if name in SHIPPED_RULE_NAMES else name
+
+
 DEFAULT_RULES: list[dict] = [
     {**dict(zip(_DEFAULT_COLUMNS, row)), "auto_action": None, "enabled": True} for row in _DEFAULT_TABLE
 ]
@@ -713,9 +831,10 @@ def evaluate_alerts(conn: Connection, now_minute: int, read_metric: ReadMetric) 
     columns entity_id (str, unique), value (float, NaN = no data) and volume (float); it is
     called once per distinct (metric, entity_kind, window_minutes). The caller owns the
     transaction. Alerts: one open row per rule and entity (open_key "rule_id:entity_id"),
-    inserted when a level other than ok is reached, its level, value, threshold and message
-    updated on every later change (an acknowledged alert stays acknowledged), and resolved
-    (status, resolved_minute, open_key NULL) when the level returns to ok. Alerts and states of
+    inserted when a level other than ok is reached, its level, value, threshold, message (in
+    the language in force, COCKPIT_LANG in the scheduler) and message_args updated on every
+    later change (an acknowledged alert stays acknowledged), and resolved (status,
+    resolved_minute, open_key NULL) when the level returns to ok. Alerts and states of
     rules no longer evaluated (disabled, invalid, or outside the active profile) are closed and
     forgotten. Returns the transitions, those closures included (as "resolve").
     """
@@ -773,6 +892,7 @@ def _apply_to_alerts(conn: Connection, transition: Transition, alert_id: int | N
     values = {
         "level": transition.level, "value": transition.value,
         "threshold": transition.threshold, "message": transition.message,
+        "message_args": None if transition.message_args is None else json.dumps(transition.message_args, sort_keys=True),
     }
     if alert_id is not None:
         conn.execute(update(ALERTS).where(ALERTS.c.alert_id == alert_id).values(values))
@@ -798,13 +918,13 @@ def _retire_inactive(conn: Connection, now_minute: int, active_rule_ids: list[in
     transitions = []
     for row in rows:
         rule = rule_from_row(row)
-        message = alert_message("retired", rule, row.entity_id)
+        message, args = _said("retired", rule, row.entity_id)
         conn.execute(
             update(ALERTS)
             .where(ALERTS.c.alert_id == row.alert_id)
             .values(status="resolved", resolved_minute=now_minute, open_key=None)
         )
-        transitions.append(Transition("resolve", rule.rule_id, row.entity_id, "ok", row.value, None, message))
+        transitions.append(Transition("resolve", rule.rule_id, row.entity_id, "ok", row.value, None, message, args))
     conn.execute(delete(STATES).where(STATES.c.rule_id.not_in(active_rule_ids)))
     return transitions
 
@@ -813,7 +933,7 @@ def _retire_inactive(conn: Connection, now_minute: int, active_rule_ids: list[in
 
 ALERT_COLUMNS = [
     "alert_id", "rule_id", "rule_name", "metric", "entity_kind", "entity_id", "level", "status",
-    "opened_minute", "resolved_minute", "value", "threshold", "message", "snoozed_until_minute",
+    "opened_minute", "resolved_minute", "value", "threshold", "message", "snoozed_until_minute", "message_args",
 ]
 
 
@@ -823,7 +943,7 @@ def _alerts_frame(conn: Connection, *conditions) -> pd.DataFrame:
             ALERTS.c.alert_id, ALERTS.c.rule_id, RULES.c.name.label("rule_name"), RULES.c.metric,
             RULES.c.entity_kind, ALERTS.c.entity_id, ALERTS.c.level, ALERTS.c.status, ALERTS.c.opened_minute,
             ALERTS.c.resolved_minute, ALERTS.c.value, ALERTS.c.threshold, ALERTS.c.message,
-            ALERTS.c.snoozed_until_minute,
+            ALERTS.c.snoozed_until_minute, ALERTS.c.message_args,
         )
         .join(RULES, RULES.c.rule_id == ALERTS.c.rule_id)
         .where(*conditions)
@@ -836,7 +956,8 @@ def open_alerts(conn: Connection) -> pd.DataFrame:
     """Open and acknowledged alerts with their rule's name, metric and entity kind, newest first.
 
     Columns: ALERT_COLUMNS; minutes are epoch minutes (UTC), value and threshold in the
-    metric's unit."""
+    metric's unit, `message` in the language it was written in and `message_args` its JSON
+    (None on alerts from before migration 0012): show it with shown_message / shown_messages."""
     return _alerts_frame(conn, ALERTS.c.status.in_(ACTIVE_STATUSES))
 
 

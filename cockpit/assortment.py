@@ -53,7 +53,7 @@ def clearances(conn: Connection, data_minute: int, tz: ZoneInfo):
     frame = frame.assign(
         running=frame["end_ts_utc"] > now_ts,
         effect=[float(e["effect"].iloc[0]) if len(e) else float("nan") for e in effects],
-        verdict=[str(e["verdict"].iloc[0]) if len(e) else "" for e in effects])
+        verdict=[e["verdict"].iloc[0] if len(e) else "" for e in effects])  # Phrases, shown with say()
     return frame.reset_index(drop=True)
 
 

@@ -16,6 +16,8 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from cockpit.db.dialect import insert_ignore
 from cockpit.db.frames import to_frame
 from cockpit.db.schema import AuthSession, DisplayToken, SignInAttempt, User
+from cockpit.i18n import check_language
+from models.phrases import Phrase, phrase
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ class Principal:
     role: str
     kind: str
     expires_ts_utc: int | None = None
+    language: str | None = None  # the interface language the user chose; None: COCKPIT_LANG
 
     def may(self, required: str) -> bool:
         return allows(self.role, required)
@@ -64,11 +67,12 @@ class Principal:
 @dataclass(frozen=True)
 class SignIn:
     """The outcome of a sign-in: on success the principal and the session token to keep (in
-    the browser session only; the database keeps its hash), else a message to show."""
+    the browser session only; the database keeps its hash), else a message to show (a Phrase:
+    str() is English, cockpit.i18n.say shows it in the user's language)."""
 
     principal: Principal | None
     token: str | None
-    message: str
+    message: Phrase
 
     @property
     def ok(self) -> bool:
@@ -98,17 +102,18 @@ def role_of(conn: Connection, name: str) -> str | None:
     return row.role if row is not None and not row.disabled else None
 
 
-def refusal(conn: Connection, actor: str, required: str, *, automatic: bool = False) -> str | None:
-    """Why `actor` may not do what needs `required`, or None when it may. The scheduler's
-    automatic actions (SYSTEM_ACTOR, automatic=True) may; everyone else needs an enabled user
-    with at least that role."""
+def refusal(conn: Connection, actor: str, required: str, *, automatic: bool = False) -> Phrase | None:
+    """Why `actor` may not do what needs `required` (a Phrase: str() is English), or None when
+    it may. The scheduler's automatic actions (SYSTEM_ACTOR, automatic=True) may; everyone else
+    needs an enabled user with at least that role."""
     if automatic and actor == SYSTEM_ACTOR:
         return None
     role = role_of(conn, actor)
     if role is None:
-        return f"{actor!r} is not an enabled user of the cockpit"
+        return phrase("{actor} is not an enabled user of the cockpit", actor=repr(actor))
     if not allows(role, required):
-        return f"{actor!r} is a {role}; this needs the {required} role"
+        return phrase("{actor} is a {role}; this needs the {required} role", actor=repr(actor), role=role,
+                      required=required)
     return None
 
 
@@ -301,14 +306,15 @@ def sign_in(conn: Connection, username: str, password: str, now_ts: float, sessi
     wrong passwords and disabled users get the same message, so it does not tell which names
     exist."""
     name = (username or "").strip()[:MAX_NAME_LENGTH]
-    wrong = SignIn(None, None, "Wrong user name or password.")
+    wrong = SignIn(None, None, phrase("Wrong user name or password."))
     if not name or not password:
-        return SignIn(None, None, "Enter your user name and password.")
+        return SignIn(None, None, phrase("Enter your user name and password."))
     until = locked_until(conn, name, now_ts)
     if until is not None:
         _record(conn, name, "locked", now_ts)
         minutes = math.ceil((until - now_ts) / 60)
-        return SignIn(None, None, f"Too many failed sign-ins for {name}: try again in {minutes} minute(s).")
+        return SignIn(None, None, phrase("Too many failed sign-ins for {name}: try again in {minutes} minute(s).",
+                                         name=name, minutes=minutes))
     row = conn.execute(select(User).where(User.username == name)).first()
     if row is None or row.password_hash is None:
         verify_password(_DUMMY_HASH, password)
@@ -326,7 +332,8 @@ def sign_in(conn: Connection, username: str, password: str, now_ts: float, sessi
     conn.execute(delete(SignInAttempt).where(SignInAttempt.ts_utc < now_ts - ATTEMPT_RETENTION_S))
     token = start_session(conn, name, now_ts, session_hours)
     expires = int(now_ts) + int(session_hours) * 3600
-    return SignIn(Principal(name, row.role, "password", expires), token, f"Signed in as {name} ({row.role}).")
+    return SignIn(Principal(name, row.role, "password", expires, row.language), token,
+                  phrase("Signed in as {name} ({role}).", name=name, role=row.role))
 
 
 def start_session(conn: Connection, username: str, now_ts: float, session_hours: int) -> str:
@@ -345,12 +352,13 @@ def session_principal(conn: Connection, token: str | None, now_ts: float) -> Pri
     if not token:
         return None
     row = conn.execute(
-        select(User.username, User.role, AuthSession.expires_ts_utc)
+        select(User.username, User.role, User.language, AuthSession.expires_ts_utc)
         .join(User, User.username == AuthSession.username)
         .where(AuthSession.token_hash == _digest(token), AuthSession.ended_ts_utc.is_(None),
                AuthSession.expires_ts_utc > now_ts, User.disabled.is_(False))
     ).first()
-    return Principal(row.username, row.role, "password", int(row.expires_ts_utc)) if row is not None else None
+    return Principal(row.username, row.role, "password", int(row.expires_ts_utc), row.language) \
+        if row is not None else None
 
 
 def end_session(conn: Connection, token: str | None, now_ts: float) -> None:
@@ -363,6 +371,15 @@ def end_session(conn: Connection, token: str | None, now_ts: float) -> None:
 def end_sessions(conn: Connection, username: str, now_ts: float) -> None:
     conn.execute(update(AuthSession).where(AuthSession.username == username, AuthSession.ended_ts_utc.is_(None))
                  .values(ended_ts_utc=int(now_ts)))
+
+
+def set_language(conn: Connection, username: str, lang: str, now_ts: float) -> bool:
+    """Remember `lang` as the user's interface language; False when no such user (an OpenID
+    Connect viewer admitted without a row keeps the choice for the session only)."""
+    check_language(lang)
+    done = conn.execute(update(User).where(User.username == username)
+                        .values(language=lang, updated_ts_utc=int(now_ts)))
+    return done.rowcount == 1
 
 
 # --- display tokens (wall screens) ------------------------------------------------------------
@@ -415,8 +432,8 @@ def oidc_principal(conn: Connection, email: str | None, unknown: str = "deny") -
     email = (email or "").strip()
     if not email or len(email) > MAX_NAME_LENGTH:
         return None
-    row = conn.execute(select(User.username, User.role, User.disabled)
+    row = conn.execute(select(User.username, User.role, User.disabled, User.language)
                        .where(func.lower(User.username) == email.lower())).first()
     if row is not None:
-        return None if row.disabled else Principal(row.username, row.role, "oidc")
+        return None if row.disabled else Principal(row.username, row.role, "oidc", language=row.language)
     return Principal(email.lower(), "viewer", "oidc") if unknown == "viewer" else None

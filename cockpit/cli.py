@@ -12,7 +12,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from cockpit.config import PROJECT_ROOT, SCENARIOS, ConfigError, Settings, load_settings
+from cockpit.config import LANGUAGES, PROJECT_ROOT, SCENARIOS, ConfigError, Settings, load_settings
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -191,12 +191,14 @@ def cmd_report(args, settings: Settings) -> int:
             if beat is None or beat.data_minute_utc is None:
                 raise report.ReportError("no data yet: run `python -m cockpit seed` or import your shop's data first")
             week = report.last_complete_week(int(beat.data_minute_utc), settings.tz)
-        built = report.write_report(engine, week, settings, created_by="cli")
+        built = report.write_report(engine, week, settings, created_by="cli", lang=args.lang)
     except report.ReportError as exc:
         raise UserError(str(exc)) from None
     print(f"weekly report for {built.label} stored; findings:")
     for text in built.findings:
         print(f"  - {text}")
+    if built.pdf_error:
+        print(f"no PDF: {built.pdf_error}", file=sys.stderr)
     if args.out:
         folder = Path(args.out)
         folder.mkdir(parents=True, exist_ok=True)
@@ -204,8 +206,9 @@ def cmd_report(args, settings: Settings) -> int:
             stored = report.stored_report(conn, week)
         stem = folder / f"operations-report-{report.day_date(week).isoformat()}"
         stem.with_suffix(".html").write_text(stored["html"], encoding="utf-8")
-        stem.with_suffix(".pdf").write_bytes(stored["pdf"])
-        print(f"wrote {stem}.html and {stem}.pdf")
+        if stored["pdf"]:
+            stem.with_suffix(".pdf").write_bytes(stored["pdf"])
+        print(f"wrote {stem}.html" + (f" and {stem}.pdf" if stored["pdf"] else ""))
     return EXIT_OK
 
 
@@ -392,6 +395,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "replacing an earlier one of that week; the scheduler does this every Monday at 06:00.")
     p.add_argument("--week", help="any day of the week to report (YYYY-MM-DD; default the last complete week)")
     p.add_argument("--out", help="also write the report's HTML and PDF files into this folder")
+    p.add_argument("--lang", choices=LANGUAGES,
+                   help="the language to write the report in (default COCKPIT_LANG; a Chinese PDF needs a CJK font "
+                   "such as Debian's fonts-wqy-microhei)")
     p.add_argument("--list", action="store_true", help="list the stored reports instead")
     p.set_defaults(handler=cmd_report)
 

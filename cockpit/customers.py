@@ -26,6 +26,7 @@ from cockpit.metrics import customers as reads
 from cockpit.metrics.read import last_heartbeat
 from cockpit.timebuckets import EPOCH_DATE, day_start_minute, local_day_of
 from models import clv, cohorts, experiments, rfm
+from models.phrases import Phrase, reason
 
 log = logging.getLogger(__name__)
 VIEW = "customer_value"
@@ -87,7 +88,7 @@ def compute_scores(orders: pd.DataFrame, as_of_day: int, tz: ZoneInfo) -> tuple[
         fit["repeat_buyers"] = int(spend_fit.n_fitted)
     except ValueError as exc:  # a young shop: too few repeat buyers to fit; RFM still stands
         log.info("CLV models not fitted as of day %d: %s", as_of_day, exc)
-        fit["error"] = str(exc)
+        fit["error"] = reason(exc)  # a models.phrases.Phrase for the fits' own refusals
         model = pd.DataFrame(np.nan, index=table.index, columns=["p_alive", "expected_purchases", "expected_spend", "clv"])
     scores = scores.join(model.reindex(table.index).reset_index(drop=True))
     return scores[list(reads.SCORE_COLUMNS)], fit
@@ -280,7 +281,7 @@ class ExperimentReport:
     arms: pd.DataFrame  # arm, users, converters, conversion, revenue, revenue_per_user
     srm: experiments.SampleRatioCheck | None
     readouts: tuple
-    message: str = ""
+    message: Phrase | str = ""  # "not_started", "arm_without_users", or why there is no read-out
 
 
 def experiment_report(experiment: dict, outcomes: pd.DataFrame, data_minute: int, minimum_detectable_effect: float,
@@ -332,7 +333,7 @@ def experiment_report(experiment: dict, outcomes: pd.DataFrame, data_minute: int
                 revenue[control], revenue[arm], minimum_detectable_effect=minimum_detectable_effect, alpha=level,
                 power=power, control=control, treatment=arm) for arm in treatments)
     except ValueError as exc:  # e.g. nobody has bought yet in either arm
-        return ExperimentReport(**base, srm=srm, readouts=(), message=str(exc))
+        return ExperimentReport(**base, srm=srm, readouts=(), message=reason(exc))
     return ExperimentReport(**base, srm=srm, readouts=tuple(readouts))
 
 

@@ -22,6 +22,7 @@ from cockpit import promotions, snapshots
 from cockpit.metrics.sales import daily_sales, hourly_sales, top_skus
 from cockpit.timebuckets import EPOCH_DATE, day_start_minute, local_day_of, local_days
 from models import forecast
+from models.phrases import Phrase, phrase, reason
 
 log = logging.getLogger(__name__)
 HISTORY_DAYS = 90
@@ -50,19 +51,26 @@ def _day_numbers(index: pd.DatetimeIndex) -> np.ndarray:
 
 
 def _with_planned_uplift(ahead: pd.DataFrame, calendar: pd.DataFrame, regressors: pd.DataFrame | None,
-                         history_index: pd.DatetimeIndex, day_numbers: np.ndarray) -> tuple[pd.DataFrame, str]:
+                         history_index: pd.DatetimeIndex,
+                         day_numbers: np.ndarray) -> tuple[pd.DataFrame, Phrase | None]:
     """The forecast times the planned uplift of promotions whose kind the history never held
-    (promotions.planned_uplift), and a phrase for the model label ("" when none applies)."""
+    (promotions.planned_uplift), and that uplift in words for the model's label (None when none
+    applies)."""
     seen = set()
     if regressors is not None:
         past = regressors.reindex(history_index).fillna(0.0)
         seen = {kind for kind in past.columns if past[kind].to_numpy().any()}
     factors, applied = promotions.planned_uplift(calendar, day_numbers, seen)
     if not applied:
-        return ahead, ""
-    return ahead.mul(factors, axis=0), (f"x{factors.max():.2f} planned uplift on {', '.join(sorted(set(applied)))} "
-                                        "(a kind the history has never seen, so the team's plan stands in for a "
-                                        "learnt effect)")
+        return ahead, None
+    return ahead.mul(factors, axis=0), phrase(
+        "x{factor:.2f} planned uplift on {kinds} (a kind the history has never seen, so the team's plan stands in for "
+        "a learnt effect)", factor=float(factors.max()), kinds=", ".join(sorted(set(applied))))
+
+
+def _labelled(label: Phrase, planned: Phrase | None) -> Phrase:
+    """The model's label, and the planned uplift when one applies."""
+    return phrase("{model}; {planned}", model=label, planned=planned) if planned is not None else label
 
 
 def _one(kind: str, key: str, series: pd.Series, promotion_days: pd.DataFrame | None,
@@ -72,19 +80,20 @@ def _one(kind: str, key: str, series: pd.Series, promotion_days: pd.DataFrame | 
         return pd.DataFrame(), {"kind": kind, "key": key, "model": "", "mase": np.nan, "mape": np.nan,
                                 "baseline_mase": np.nan, "baseline_mape": np.nan, "beats_baseline": False,
                                 "history_days": days,
-                                "verdict": f"Not enough history to forecast: {days} days, {MIN_HISTORY_DAYS} needed."}, None
+                                "verdict": phrase("Not enough history to forecast: {days} days, {needed} needed.",
+                                                  days=days, needed=MIN_HISTORY_DAYS)}, None
     model = forecast.fit_model(series, promotions=promotion_days)
     ahead = forecast.fit_forecast(series, HORIZON_DAYS, model=model, promotions=promotion_days)
     # Units are never negative: the interval's lower end is cut at zero.
     ahead = ahead.clip(lower=0.0)
-    planned = ""
+    planned = None
     if calendar is not None and len(calendar):
         ahead, planned = _with_planned_uplift(ahead, calendar, promotion_days, series.index, _day_numbers(ahead.index))
     frame = pd.DataFrame({"kind": kind, "key": key, "day": ahead.index.astype("datetime64[ns]"),
                           "mean": ahead["mean"].to_numpy(), "lower": ahead["lower"].to_numpy(),
                           "upper": ahead["upper"].to_numpy()})
-    score = {"kind": kind, "key": key, "model": model.label + (f"; {planned}" if planned else ""), "mase": np.nan, "mape": np.nan, "baseline_mase": np.nan,
-             "baseline_mape": np.nan, "beats_baseline": False, "history_days": days}
+    score = {"kind": kind, "key": key, "model": _labelled(model.label, planned), "mase": np.nan, "mape": np.nan,
+             "baseline_mase": np.nan, "baseline_mape": np.nan, "beats_baseline": False, "history_days": days}
     # As many origins as the history allows, up to BACKTEST_ORIGINS: a month-old shop gets two.
     min_train = 2 * model.season_length + 2 if model.season_length > 1 else forecast.MIN_POINTS
     origins = min(BACKTEST_ORIGINS, max(1, (days - min_train) // BACKTEST_HORIZON_DAYS))
@@ -96,7 +105,7 @@ def _one(kind: str, key: str, series: pd.Series, promotion_days: pd.DataFrame | 
         score.update(mase=result.mase, mape=result.mape, baseline_mase=result.baseline_mase,
                      baseline_mape=result.baseline_mape, beats_baseline=result.beats_baseline, verdict=result.verdict())
     except ValueError as exc:
-        score["verdict"] = f"Forecast made, but no backtest yet: {exc}."
+        score["verdict"] = phrase("Forecast made, but no backtest yet: {reason}.", reason=reason(exc))
     return frame, score, model
 
 
@@ -124,7 +133,8 @@ def compute_forecasts(conn: Connection, data_minute: int, tz: ZoneInfo) -> dict:
                     category_models[str(key)] = model
             except Exception as exc:  # one series that fails must not hide the others
                 log.exception("forecast of %s %s failed", kind, key)
-                ahead, score = pd.DataFrame(), {"kind": kind, "key": str(key), "verdict": f"Forecast failed: {exc}"}
+                ahead, score = pd.DataFrame(), {"kind": kind, "key": str(key),
+                                                "verdict": phrase("Forecast failed: {error}", error=str(exc))}
             history_parts.append(pd.DataFrame({"kind": kind, "key": str(key), "day": series.index.to_numpy(),
                                                "units": series.to_numpy(dtype="int64")}))
             forecast_parts.append(ahead)
@@ -138,7 +148,9 @@ def compute_forecasts(conn: Connection, data_minute: int, tz: ZoneInfo) -> dict:
     for name in ("kind", "key", "model", "verdict"):
         history[name] = history[name].astype("str") if name in history else None
         forecasts[name] = forecasts[name].astype("str") if name in forecasts else None
-        score_frame[name] = score_frame[name].fillna("").astype("str")
+        # model and verdict hold Phrases (the page shows them with cockpit.i18n.say), "" where none
+        score_frame[name] = [v if isinstance(v, Phrase) else "" if v is None or v != v else str(v)
+                             for v in score_frame[name]]
     history = history[["kind", "key", "day", "units"]].astype({"units": "int64"})
     forecasts = forecasts[["kind", "key", "day", "mean", "lower", "upper"]].astype(
         {"mean": "float64", "lower": "float64", "upper": "float64"})
@@ -203,13 +215,13 @@ def hourly_forecast(conn: Connection, today: int, tz: ZoneInfo, calendar: pd.Dat
                 label = model.label
             else:
                 model = forecast.fit_form(series, None, False, "add", 24)
-                label = model.label + ("; promotion regressor left out: no help in the daily backtest"
-                                       if daily is not None and daily.promotions_tested else "")
+                label = (phrase("{model}; promotion regressor left out: no help in the daily backtest",
+                                model=model.label) if daily is not None and daily.promotions_tested else model.label)
             ahead = forecast.fit_forecast(series, len(all_hours) - len(series), model=model,
                                           promotions=promotion_hours).iloc[-len(day_hours):]
             ahead, planned = _with_planned_uplift(ahead.clip(lower=0.0), calendar, promotion_hours, series.index,
                                                   local_days(day_hours * 60, tz))
-            label += f"; {planned}" if planned else ""
+            label = _labelled(label, planned)
         except Exception:  # one series that fails must not hide the others
             log.exception("hourly forecast of %s failed", key)
             continue

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sqlalchemy import Connection, delete, insert
 
-from cockpit import actions, alerts, snapshots, views
+from cockpit import actions, alerts, i18n, snapshots, views
 from cockpit.config import Settings
 from cockpit.db.dialect import write_transaction
 from cockpit.db.engine import get_engine
@@ -72,7 +72,8 @@ def notify_job(settings: Settings, now_ts: float | None = None):
     from cockpit import notify
 
     channels = notify.load_channels(settings.notify_file, settings.smtp_password)
-    report = notify.notify(get_engine(settings.db_url), channels, settings.tz, settings.public_url, now_ts)
+    report = notify.notify(get_engine(settings.db_url), channels, settings.tz, settings.public_url, now_ts,
+                           lang=settings.language)
     if report.planned or report.sent or report.retrying or report.failed:
         log.info("notifications: %d planned, %d sent, %d to retry, %d failed", report.planned, report.sent,
                  report.retrying, report.failed)
@@ -261,7 +262,8 @@ def _refresh_in_transaction(
         data_minute = max(candidates, default=None)
     cutoff = until_minute - settings.retention_days * 1440
     rebuild_minutes(conn, (m for m in total.touched_minutes if m > cutoff))
-    report.transitions = alerts.evaluate_alerts(conn, until_minute, _metric_reader(conn, data_minute, tz))
+    with i18n.using(settings.language):  # alerts.message is written in COCKPIT_LANG (message_args in any)
+        report.transitions = alerts.evaluate_alerts(conn, until_minute, _metric_reader(conn, data_minute, tz))
     # Rules with an auto_action act in the same transaction as the alerts that trigger them.
     report.auto_actions = actions.run_auto_actions(conn, report.transitions, (until_minute + 1) * 60, tz)
     report.data_minute = data_minute

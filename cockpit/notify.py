@@ -34,6 +34,9 @@ The channels come from the TOML file named by COCKPIT_NOTIFY_FILE:
     sender = "cockpit@example.com"
     to = ["ops@example.com"]
 
+Messages are written in COCKPIT_LANG (the alert lines rendered again from each alert's
+message_args, so an alert written before a change of language still reads in the new one).
+
 Delivery is at least once: a scheduler killed between sending and recording sends again.
 """
 from __future__ import annotations
@@ -59,18 +62,19 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from cockpit import alerts
+from cockpit import alerts, i18n
 from cockpit.config import ConfigError
 from cockpit.db.dialect import upsert
 from cockpit.db.frames import to_frame
 from cockpit.db.schema import AlertNotice, Notification
+from cockpit.i18n import N_, t
 from cockpit.timebuckets import datetime_of_minute
 
 log = logging.getLogger(__name__)
 
 KINDS = ("webhook", "wecom", "dingtalk", "slack", "email")
 LEVEL_RANK = {"no_data": 1, "warn": 1, "critical": 2}
-LEVEL_NAMES = {"warn": "WARN", "critical": "CRITICAL", "no_data": "NO DATA"}
+LEVEL_NAMES = {"warn": N_("WARN"), "critical": N_("CRITICAL"), "no_data": N_("NO DATA")}
 MAX_ATTEMPTS = 8  # over about four hours (1, 2, 4 ... 60 minutes apart), then "failed"
 RETRY_FIRST_S, RETRY_MAX_S = 60, 3600
 MAX_LINES = 15  # alerts listed in one message; the link shows the rest
@@ -231,26 +235,36 @@ def link_for(public_url: str, entity_kind: str, entity_ids: list[str]) -> str:
     return public_url + path + ("?" + urllib.parse.urlencode(params) if params else "")
 
 
-def compose(group: pd.DataFrame, tz: ZoneInfo, public_url: str, reminder: bool) -> tuple[str, str, str]:
-    """(subject, plain-text body, link) of one message for `group`: one rule's due alerts."""
+def compose(group: pd.DataFrame, tz: ZoneInfo, public_url: str, reminder: bool,
+            lang: str | None = None) -> tuple[str, str, str]:
+    """(subject, plain-text body, link) of one message for `group`: one rule's due alerts
+    (alerts.ALERT_COLUMNS), in `lang` (None: the language in force, else COCKPIT_LANG)."""
     level = max(group["level"], key=lambda lvl: LEVEL_RANK.get(lvl, 0))
-    rule_name, count = group["rule_name"].iloc[0], len(group)
-    prefix = f"[{LEVEL_NAMES.get(level, level.upper())}]" + (" still open:" if reminder else "")
-    subject = f"{prefix} {rule_name}" + (f": {count} alerts" if count > 1 else "")
+    rule_name, count = alerts.rule_name(group["rule_name"].iloc[0], lang), len(group)
+    name = t(LEVEL_NAMES[level], lang) if level in LEVEL_NAMES else level.upper()
+    if reminder:
+        subject = (t("[{level}] still open: {rule}: {count} alerts", lang, level=name, rule=rule_name, count=count)
+                   if count > 1 else t("[{level}] still open: {rule}", lang, level=name, rule=rule_name))
+    else:
+        subject = (t("[{level}] {rule}: {count} alerts", lang, level=name, rule=rule_name, count=count)
+                   if count > 1 else t("[{level}] {rule}", lang, level=name, rule=rule_name))
     lines = []
     order = group.assign(rank=-group["level"].map(LEVEL_RANK).fillna(0)).sort_values(["rank", "opened_minute"])
     for row in order.head(MAX_LINES).itertuples():  # the most severe, then the oldest, first
         since = datetime_of_minute(int(row.opened_minute), tz).strftime("%m-%d %H:%M")
-        lines.append(f"- {row.message} (since {since})")
+        message = alerts.shown_message(row.message, getattr(row, "message_args", None), lang)
+        lines.append(t("- {message} (since {since})", lang, message=message, since=since))
     if count > MAX_LINES:
-        lines.append(f"- and {count - MAX_LINES} more")
+        lines.append(t("- and {n} more", lang, n=count - MAX_LINES))
     link = link_for(public_url, group["entity_kind"].iloc[0], list(group["entity_id"]))
     return subject, "\n".join(lines), link
 
 
-def plan(conn: Connection, channels: list[Channel], now_ts: float, tz: ZoneInfo, public_url: str) -> list[int]:
-    """Put each channel's due alerts into messages (one per rule) and record that they were
-    put there; returns the new notifications' ids. Due: open (not acknowledged, not snoozed),
+def plan(conn: Connection, channels: list[Channel], now_ts: float, tz: ZoneInfo, public_url: str,
+         lang: str | None = None) -> list[int]:
+    """Put each channel's due alerts into messages (one per rule, in `lang`: None is the
+    language in force, else COCKPIT_LANG) and record that they were put there; returns the new
+    notifications' ids. Due: open (not acknowledged, not snoozed),
     at or above the channel's level and outside its quiet hours (unless severe enough), and
     never sent on this channel, sent longer than repeat_minutes ago (and not still retrying),
     or risen to critical since."""
@@ -289,7 +303,7 @@ def plan(conn: Connection, channels: list[Channel], now_ts: float, tz: ZoneInfo,
             continue
         chosen = open_now.loc[due]
         for rule_id, group in chosen.groupby("rule_id", sort=True):
-            subject, body, link = compose(group, tz, public_url, reminder=set(group.index) <= reminders)
+            subject, body, link = compose(group, tz, public_url, reminder=set(group.index) <= reminders, lang=lang)
             level = max(group["level"], key=lambda lvl: LEVEL_RANK.get(lvl, 0))
             created.append(conn.execute(insert(Notification).returning(Notification.notification_id).values(
                 channel=channel.name, rule_id=int(rule_id), level=level,
@@ -306,17 +320,19 @@ def plan(conn: Connection, channels: list[Channel], now_ts: float, tz: ZoneInfo,
 # --- how it is sent -----------------------------------------------------------------------------
 
 def request_for(channel: Channel, subject: str, body: str, link: str, level: str, notification_id: int,
-                alert_ids: list[int], now_ts: float) -> tuple[str, bytes]:
-    """(url, JSON body) of a webhook-kind channel's message, in that service's format."""
+                alert_ids: list[int], now_ts: float, lang: str | None = None) -> tuple[str, bytes]:
+    """(url, JSON body) of a webhook-kind channel's message, in that service's format; the
+    link's text in `lang` (None: the language in force, else COCKPIT_LANG)."""
+    opener = t("Open in the cockpit", lang)
     if channel.kind == "slack":
-        payload = {"text": f"*{subject}*\n{body}\n<{link}|Open in the cockpit>"}
+        payload = {"text": f"*{subject}*\n{body}\n<{link}|{opener}>"}
     elif channel.kind == "wecom":
         colour = "warning" if level == "critical" else "comment"
         payload = {"msgtype": "markdown", "markdown": {
-            "content": f"<font color=\"{colour}\">**{subject}**</font>\n{body}\n[Open in the cockpit]({link})"}}
+            "content": f"<font color=\"{colour}\">**{subject}**</font>\n{body}\n[{opener}]({link})"}}
     elif channel.kind == "dingtalk":
         payload = {"msgtype": "markdown", "markdown": {
-            "title": subject, "text": f"### {subject}\n\n{body}\n\n[Open in the cockpit]({link})"}}
+            "title": subject, "text": f"### {subject}\n\n{body}\n\n[{opener}]({link})"}}
     else:
         payload = {"notification_id": notification_id, "level": level, "subject": subject, "text": body,
                    "link": link, "alert_ids": alert_ids}
@@ -351,10 +367,10 @@ def _post(channel: Channel, url: str, data: bytes) -> None:
                                 f"{outcome.get('errmsg', '')}".strip())
 
 
-def _mail(channel: Channel, subject: str, body: str, link: str) -> None:
+def _mail(channel: Channel, subject: str, body: str, link: str, lang: str | None = None) -> None:
     message = EmailMessage()
     message["Subject"], message["From"], message["To"] = subject, channel.sender, ", ".join(channel.to)
-    message.set_content(f"{body}\n\nOpen in the cockpit: {link}\n")
+    message.set_content(body + "\n\n" + t("Open in the cockpit: {link}", lang, link=link) + "\n")
     try:
         with smtplib.SMTP(channel.smtp_host, channel.smtp_port, timeout=channel.timeout_s) as smtp:
             if channel.starttls:
@@ -367,7 +383,8 @@ def _mail(channel: Channel, subject: str, body: str, link: str) -> None:
 
 
 def send(channel: Channel, row, now_ts: float) -> None:
-    """Deliver one stored notification `row` on `channel`; DeliveryError when it did not arrive."""
+    """Deliver one stored notification `row` on `channel` (its link's text in the language in
+    force, else COCKPIT_LANG); DeliveryError when it did not arrive."""
     if channel.kind == "email":
         _mail(channel, row.subject, row.body, row.link)
         return
@@ -429,12 +446,15 @@ def deliver(engine: Engine, channels: list[Channel], now_ts: float,
 
 
 def notify(engine: Engine, channels: list[Channel], tz: ZoneInfo, public_url: str,
-           now_ts: float | None = None, sender: Callable[[Channel, object, float], None] = send) -> DeliveryReport:
-    """One run: plan the due alerts into messages (one transaction), then deliver what is due."""
+           now_ts: float | None = None, sender: Callable[[Channel, object, float], None] = send,
+           lang: str | None = None) -> DeliveryReport:
+    """One run: plan the due alerts into messages (one transaction), then deliver what is due;
+    everything written in `lang` (None: the language in force, else COCKPIT_LANG)."""
     now_ts = time.time() if now_ts is None else now_ts
-    with engine.begin() as conn:
-        planned = plan(conn, channels, now_ts, tz, public_url)
-    report = deliver(engine, channels, now_ts, sender)
+    with i18n.using(i18n.language(lang)):
+        with engine.begin() as conn:
+            planned = plan(conn, channels, now_ts, tz, public_url)
+        report = deliver(engine, channels, now_ts, sender)
     report.planned = len(planned)
     return report
 

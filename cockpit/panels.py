@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from cockpit import alerts
+from cockpit.i18n import t
 from cockpit.metrics.read import metric_values
 
 # Which rule metrics colour which panel.
@@ -52,14 +53,22 @@ class PanelState:
         alerting = self.readings[self.readings["level"].isin(alerts.ALERTING)]
         return alerting.head(limit)
 
-    def threshold_text(self) -> str:
-        """The thresholds in words, e.g. "Conversion rate: warn below 0.02, critical below 0.01 (60 min)"."""
+    def threshold_text(self, lang: str | None = None) -> str:
+        """The thresholds in words in `lang` (None: the language in force), e.g. "Conversion
+        rate: warn below 0.02, critical below 0.01 (60 min)"."""
         parts = []
         for rule in self.rules:
-            bounds = [f"{name} {rule.direction} {value:g}" for name, value in (("warn", rule.warn), ("critical", rule.critical))
-                      if value is not None]
-            parts.append(f"{alerts.METRIC_LABELS.get(rule.metric, rule.metric)}: {', '.join(bounds)} "
-                         f"({rule.window_minutes} min)")
+            values = {"metric": alerts.metric_label(rule.metric, lang), "warn": rule.warn, "critical": rule.critical,
+                      "minutes": rule.window_minutes,
+                      "direction": t(alerts.DIRECTION_WORDS[rule.direction], lang)
+                      if rule.direction in alerts.DIRECTION_WORDS else rule.direction}
+            if rule.warn is not None and rule.critical is not None:
+                parts.append(t("{metric}: warn {direction} {warn:g}, critical {direction} {critical:g} ({minutes} min)",
+                               lang, **values))
+            elif rule.warn is not None:
+                parts.append(t("{metric}: warn {direction} {warn:g} ({minutes} min)", lang, **values))
+            elif rule.critical is not None:
+                parts.append(t("{metric}: critical {direction} {critical:g} ({minutes} min)", lang, **values))
         return "; ".join(parts)
 
 

@@ -47,8 +47,9 @@ def _dataclass_types() -> dict[str, type]:
     # Imported here: the dataclasses live in modules that import this one's neighbours.
     from cockpit import alerts, panels
     from cockpit.metrics import read
+    from models.phrases import Phrase  # a model's sentence, shown in the reader's language
 
-    return {cls.__name__: cls for cls in (read.Kpis, panels.PanelState, alerts.Rule)}
+    return {cls.__name__: cls for cls in (read.Kpis, panels.PanelState, alerts.Rule, Phrase)}
 
 
 def params_key(params: dict) -> str:

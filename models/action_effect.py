@@ -19,12 +19,14 @@ trend, not the action, drive the effect, and one form keeps a fit under a second
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from models.forecast import INTERVAL, fit_form, season_length_for
+from models.phrases import Phrase, phrase
 
 MIN_POST_STEPS = 3  # fewer steps after the action: "too early to tell"
 MIN_HISTORY_STEPS = 24  # fewer steps before it: too little history to forecast from
@@ -150,7 +152,7 @@ def _counterfactual(before: pd.Series, horizon: int, season_length: int | None, 
     mean = fitted.result.get_prediction(start=n, end=n + horizon - 1).summary_frame(alpha=1 - INTERVAL)["mean"]
     paths = fitted.result.simulate(horizon, anchor="end", repetitions=max(int(repetitions), 1),
                                    rng=np.random.default_rng(seed))
-    return mean.to_numpy(dtype="float64"), np.asarray(paths, dtype="float64").reshape(horizon, -1), fitted.label
+    return mean.to_numpy(dtype="float64"), np.asarray(paths, dtype="float64").reshape(horizon, -1), str(fitted.label)
 
 
 # --- plain-language verdicts ------------------------------------------------------------------
@@ -171,53 +173,65 @@ def _signed(value: float) -> str:
     return ("+" if value > 0 else "−" if value < 0 else "") + about(value)
 
 
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _unmeasured(effect: ActionEffect) -> str | None:
+def _unmeasured(effect: ActionEffect) -> Phrase | None:
     if effect.status == "too_early":
         hours = effect.post_steps
-        return f"Too early to tell: {hours} hour{'' if hours == 1 else 's'} after the action"
+        if hours == 1:
+            return phrase("Too early to tell: {hours} hour after the action", hours=hours)
+        return phrase("Too early to tell: {hours} hours after the action", hours=hours)
     if effect.status == "no_history":
-        return f"Too little history before the action to tell ({effect.history_steps} hours)"
+        return phrase("Too little history before the action to tell ({hours} hours)", hours=effect.history_steps)
     return None
 
 
-def interval_text(effect: ActionEffect) -> str:
+def interval_text(effect: ActionEffect) -> Phrase | str:
     """ "−3,200 (95%: −3,900 to −2,500)", or "" when not measured."""
     if not effect.measured:
         return ""
-    return f"{_signed(effect.effect)} (95%: {_signed(effect.lower)} to {_signed(effect.upper)})"
+    return phrase("{effect} (95%: {lower} to {upper})", effect=_signed(effect.effect), lower=_signed(effect.lower),
+                  upper=_signed(effect.upper))
 
 
-def verdict(effect: ActionEffect, doing: str, *, more: str, less: str) -> str:
-    """One metric's verdict. doing: what was done ("replenishing SKU-1 at WH-A"); more / less:
-    what a rise / a fall means, with {n} for the amount ("recovered about {n} units sold")."""
+def verdict(effect: ActionEffect, doing: Phrase | str, *, more: Callable[[str], Phrase],
+            less: Callable[[str], Phrase], metric: Phrase | str | None = None) -> Phrase:
+    """One metric's verdict. doing: what was done, within a sentence ("replenishing SKU-1 at
+    WH-A"); more / less: the sentence for a rise / a fall given the amount, rounded ("3,200"),
+    e.g. lambda n: phrase("Replenishing {sku} recovered about {n} units sold", sku=..., n=n);
+    metric: the metric's name in a sentence (effect.metric unless given)."""
     early = _unmeasured(effect)
     if early:
         return early
     if not effect.significant:
-        return f"No measurable effect of {doing} on {effect.metric}: {interval_text(effect)}"
-    phrase = more if effect.effect > 0 else less
-    return _capital(f"{doing} {phrase.format(n=about(effect.effect))}")
+        return phrase("No measurable effect of {doing} on {metric}: {interval}", doing=doing,
+                      metric=effect.metric if metric is None else metric, interval=interval_text(effect))
+    return (more if effect.effect > 0 else less)(about(effect.effect))
 
 
-def campaign_verdict(doing: str, spend: ActionEffect, orders: ActionEffect) -> str:
+# The verdict on a campaign by (spend, orders): each "added" / "saved" / "same", "more" / "lost" / "same".
+CAMPAIGN_VERDICTS = {
+    ("saved", "lost"): "{subject} saved about {spend} in spend for about {orders} lost orders",
+    ("saved", "more"): "{subject} saved about {spend} in spend for about {orders} more orders",
+    ("saved", "same"): "{subject} saved about {spend} in spend with no measurable change in orders",
+    ("added", "lost"): "{subject} added about {spend} in spend for about {orders} lost orders",
+    ("added", "more"): "{subject} added about {spend} in spend for about {orders} more orders",
+    ("added", "same"): "{subject} added about {spend} in spend with no measurable change in orders",
+    ("same", "more"): "{subject} made no measurable change in spend but brought about {orders} more orders",
+    ("same", "lost"): "{subject} made no measurable change in spend but cost about {orders} orders",
+}
+
+
+def campaign_verdict(doing: Phrase | str, spend: ActionEffect, orders: ActionEffect, *,
+                     subject: Phrase | str) -> Phrase:
     """The verdict on pausing or resuming a campaign from its spend and attributed orders,
-    e.g. "Pausing campaign X saved about 3,200 in spend for about 40 lost orders"."""
+    e.g. "Pausing campaign X saved about 3,200 in spend for about 40 lost orders". doing: the
+    action within a sentence ("pausing campaign X"); subject: the same opening a sentence
+    ("Pausing campaign X")."""
     early = _unmeasured(spend) or _unmeasured(orders)
     if early:
         return early
     if not spend.significant and not orders.significant:
-        return f"No measurable effect of {doing} on spend or orders"
-    orders_part = (
-        f"for about {about(orders.effect)} {'more' if orders.effect > 0 else 'lost'} orders"
-        if orders.significant else "with no measurable change in orders"
-    )
-    if spend.significant:
-        spend_part = f"{'added' if spend.effect > 0 else 'saved'} about {about(spend.effect)} in spend"
-        return _capital(f"{doing} {spend_part} {orders_part}")
-    change = "brought about {n} more orders" if orders.effect > 0 else "cost about {n} orders"
-    return _capital(f"{doing} made no measurable change in spend but {change.format(n=about(orders.effect))}")
-
+        return phrase("No measurable effect of {doing} on spend or orders", doing=doing)
+    spent = ("added" if spend.effect > 0 else "saved") if spend.significant else "same"
+    ordered = ("more" if orders.effect > 0 else "lost") if orders.significant else "same"
+    return phrase(CAMPAIGN_VERDICTS[spent, ordered], subject=subject, spend=about(spend.effect),
+                  orders=about(orders.effect))

@@ -18,6 +18,7 @@ from scipy import stats
 from statsmodels.tsa.seasonal import STL
 
 from models.forecast import season_length_for
+from models.phrases import Phrase, phrase
 
 # Sensitivity -> |robust z| threshold: "high" flags more (and more false alarms). The in-sample
 # remainders of a robust STL fit are a little tighter than the noise (the fit follows part of
@@ -34,7 +35,7 @@ class Detection:
     frame: pd.DataFrame
     threshold: float
     period: int
-    method: str
+    method: Phrase  # the baseline in words, e.g. "robust STL, period 24"
 
     @property
     def anomalies(self) -> pd.DataFrame:
@@ -100,7 +101,7 @@ def detect(series: pd.Series, *, period: int | None = None, sensitivity: str | f
         expected = np.full(len(x), np.nan)
         lags = np.stack([x[seasons * period - k * period:len(x) - k * period] for k in range(1, seasons + 1)])
         expected[seasons * period:] = np.median(lags, axis=0)
-        method = f"median of the previous {seasons} periods of {period}"
+        method = phrase("median of the previous {seasons} periods of {period}", seasons=seasons, period=period)
     elif period >= 2 and len(x) >= 2 * period + 1:
         # A wide seasonal smoother keeps the daily shape steady across the seasons: with the
         # default (7) the season bends towards each day's noise, shrinking the remainders
@@ -108,11 +109,11 @@ def detect(series: pd.Series, *, period: int | None = None, sensitivity: str | f
         cycles = len(x) // period
         fit = STL(x, period=period, seasonal=max(7, 2 * cycles + 1), robust=True).fit()
         expected = fit.trend + fit.seasonal
-        method = f"robust STL, period {period}"
+        method = phrase("robust STL, period {period}", period=period)
     else:
         window = max(3, min(len(x) // 4 * 2 + 1, 61))
         expected = pd.Series(x).rolling(window, center=True, min_periods=1).median().to_numpy()
-        method = f"rolling median of {window}"
+        method = phrase("rolling median of {window}", window=window)
     remainder = x - expected
     scored = ~np.isnan(remainder)
     score = np.full(len(x), np.nan)

@@ -23,6 +23,7 @@ from scipy.optimize import minimize
 from scipy.special import betaln, gammaln, hyp2f1
 
 from models._frames import amounts, as_day, customer_ids, naive_utc, require_columns
+from models.phrases import phrase
 
 DAYS_PER_UNIT = {"D": 1.0, "W": 7.0, "M": 365.25 / 12}
 SUMMARY_COLUMNS = ("frequency", "recency", "T", "monetary_value")
@@ -124,8 +125,8 @@ class GammaGammaFit:
     def population_mean_spend(self) -> float:
         """The mean transaction value across customers, p v / (q - 1) (finite only when q > 1)."""
         if self.q <= 1:
-            raise ValueError(f"the fitted q = {self.q:.3f} <= 1, so the mean spend is infinite; "
-                             "the data has too few repeat buyers or extreme amounts for this model")
+            raise ValueError(phrase("the fitted q = {q:.3f} <= 1, so the mean spend is infinite; the data has too few "
+                                    "repeat buyers or extreme amounts for this model", q=self.q))
         return self.p * self.v / (self.q - 1)
 
     def expected_average_spend(self) -> pd.Series:
@@ -150,8 +151,8 @@ def fit_bgnbd(transactions: pd.DataFrame, *, observation_end, time_unit: str = "
     """
     summary = summary_from_transactions(transactions, observation_end=observation_end, time_unit=time_unit)
     if (summary["T"] <= 0).all():
-        raise ValueError("every customer's first purchase is on observation_end: there is no history to fit; "
-                         "pick a later observation_end")
+        raise ValueError(phrase("every customer's first purchase is on observation_end: there is no history to fit; "
+                                "pick a later observation_end"))
     # Customers with identical (x, t_x, T) share a likelihood term: fit on the distinct rows, weighted.
     keys = summary[["frequency", "recency", "T"]]
     distinct = keys.value_counts(sort=False).reset_index(name="weight")
@@ -180,8 +181,8 @@ def fit_gamma_gamma(transactions: pd.DataFrame, *, observation_end) -> GammaGamm
     summary = summary_from_transactions(transactions, observation_end=observation_end, time_unit="D")
     used = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
     if len(used) < 2:
-        raise ValueError(f"the Gamma-Gamma model needs repeat buyers with positive spend; found {len(used)}. "
-                         "Use a longer history (a later observation_end) or more customers")
+        raise ValueError(phrase("the Gamma-Gamma model needs repeat buyers with positive spend; found {found}. Use a "
+                                "longer history (a later observation_end) or more customers", found=len(used)))
     x = used["frequency"].to_numpy(dtype="float64")
     m = used["monetary_value"].to_numpy(dtype="float64")
 
@@ -258,13 +259,13 @@ def _dropout_odds(r, alpha, a, b, x, t_x, T) -> np.ndarray:
         return np.where(x > 0, np.exp(log_odds), 0.0)
 
 
-def _conditional_expected(r, alpha, a, b, x, t_x, T, t) -> np.ndarray:
-    """E[Y(t) | x, t_x, T]: expected purchases in (T, T + t] (FHL 2005)."""
-    if t == 0:
+def _conditional_expected(r, alpha, a, b, x, t_x, T, horizon) -> np.ndarray:
+    """E[Y(t) | x, t_x, T]: expected purchases in (T, T + t], t = horizon (FHL 2005)."""
+    if horizon == 0:
         return np.zeros(len(x))
-    z = t / (alpha + T + t)
+    z = horizon / (alpha + T + horizon)
     hyp = hyp2f1(r + x, b + x, a + b + x - 1, z)
-    bracket = 1.0 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp
+    bracket = 1.0 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + horizon))) * hyp
     return (a + b + x - 1) / (a - 1) * bracket / (1.0 + _dropout_odds(r, alpha, a, b, x, t_x, T))
 
 
@@ -285,11 +286,11 @@ def _maximise(negative_mean_ll, *, start: np.ndarray, n: float) -> tuple[np.ndar
                         options={"xatol": 1e-9, "fatol": 1e-13, "maxiter": 20_000, "maxfev": 40_000})
     best = polished if polished.fun <= first.fun else first
     if not np.isfinite(best.fun):
-        raise ValueError("the log-likelihood is not finite at any tried parameters; check the data for "
-                         "degenerate histories (e.g. every customer buying on a single day)")
+        raise ValueError(phrase("the log-likelihood is not finite at any tried parameters; check the data for "
+                                "degenerate histories (e.g. every customer buying on a single day)"))
     if np.any(np.abs(best.x) >= _LOG_BOUND - 1e-6):
-        raise ValueError("a parameter ran to the edge of its range (the data cannot identify the model); "
-                         "use more customers or a longer observation period")
+        raise ValueError(phrase("a parameter ran to the edge of its range (the data cannot identify the model); use "
+                                "more customers or a longer observation period"))
     return best.x, -float(best.fun) * n
 
 

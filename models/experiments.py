@@ -5,7 +5,8 @@ sound even with zero conversions) and the pooled two-proportion z-test's p-value
 a single comparison counts as a difference when its interval excludes zero, so the verdict never
 contradicts the interval it quotes. Revenue per user uses Welch's t-test and interval (statsmodels
 `CompareMeans`). Sample sizes come from `statsmodels.stats.power`. A read-out always carries a
-verdict sentence built from its numbers; "enough data" means every arm has reached the sample size
+verdict sentence built from its numbers (a models.phrases.Phrase: str() is the English, the
+interface shows it in its language); "enough data" means every arm has reached the sample size
 needed to detect the planned minimum effect at the planned power, so a test is not stopped early
 on a lucky streak.
 """
@@ -22,6 +23,8 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_effectsize, proportions_ztest
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
+
+from models.phrases import Phrase, phrase
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ class ConversionReadout:
     required_users_per_arm: int
     more_users_needed_per_arm: int
     enough_data: bool
-    verdict: str
+    verdict: Phrase
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ class RevenueReadout:
     required_users_per_arm: int
     more_users_needed_per_arm: int
     enough_data: bool
-    verdict: str
+    verdict: Phrase
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ class SampleRatioCheck:
     p_value: float
     threshold: float
     mismatch: bool
-    verdict: str
+    verdict: Phrase
 
 
 @dataclass(frozen=True)
@@ -105,8 +108,12 @@ class MultiArmReadout:
         return pd.DataFrame([{c: getattr(r, c) for c in columns} for r in self.comparisons], columns=columns)
 
     @property
-    def verdict(self) -> str:
-        return " ".join(r.verdict for r in self.comparisons)
+    def verdict(self) -> Phrase:
+        """Every comparison's verdict, one after the other."""
+        verdicts = self.comparisons[0].verdict
+        for r in self.comparisons[1:]:
+            verdicts = phrase("{verdicts} {verdict}", verdicts=verdicts, verdict=r.verdict)
+        return verdicts
 
 
 # --- sample sizes ----------------------------------------------------------------------------
@@ -235,21 +242,24 @@ def revenue_readout(
     low, high = compare.tconfint_diff(alpha=alpha, usevar="unequal")
     sd = math.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
     if sd == 0:
-        raise ValueError("every user in both arms has the same revenue; there is nothing to compare")
+        raise ValueError(phrase("every user in both arms has the same revenue; there is nothing to compare"))
     required = revenue_sample_size_per_arm(sd, mde, alpha=alpha, power=power)
     more = max(0, required - min(len(a), len(b)))
     difference = float(b.mean() - a.mean())
     significant = bool(low > 0 or high < 0)
     confidence = 1 - alpha
+    means = dict(treatment=treatment, control=control, mean_t=float(b.mean()), mean_c=float(a.mean()))
     if difference > 0:
-        gap = f"{treatment} brings {_money(difference)} more revenue per user than {control}"
+        gap = phrase("{treatment} brings {amount:,.2f} more revenue per user than {control} ({mean_t:,.2f} vs "
+                     "{mean_c:,.2f})", amount=difference, **means)
     elif difference < 0:
-        gap = f"{treatment} brings {_money(-difference)} less revenue per user than {control}"
+        gap = phrase("{treatment} brings {amount:,.2f} less revenue per user than {control} ({mean_t:,.2f} vs "
+                     "{mean_c:,.2f})", amount=-difference, **means)
     else:
-        gap = f"{treatment} brings the same revenue per user as {control}"
-    gap += f" ({_money(b.mean())} vs {_money(a.mean())})"
-    interval = f"{confidence:.0%} CI {_money(low)} to {_money(high)}"
-    verdict = _sentence(gap, interval, significant, more, required, f"{_money(mde)} per user", power)
+        gap = phrase("{treatment} brings the same revenue per user as {control} ({mean_t:,.2f} vs {mean_c:,.2f})",
+                     **means)
+    interval = phrase("{level:.0%} CI {low:,.2f} to {high:,.2f}", level=confidence, low=float(low), high=float(high))
+    verdict = _sentence(gap, interval, significant, more, required, phrase("{mde:,.2f} per user", mde=mde), power)
     return RevenueReadout(
         control=control, treatment=treatment, users_control=len(a), users_treatment=len(b),
         mean_control=float(a.mean()), mean_treatment=float(b.mean()), difference=difference,
@@ -300,13 +310,13 @@ def sample_ratio_mismatch(
     mismatch = bool(p_value < threshold)
     observed_split = " / ".join(f"{100 * c / counts.sum():.1f}%" for c in counts)
     planned_split = " / ".join(f"{100 * s / shares.sum():.1f}%" for s in shares)
+    split = dict(observed=observed_split, users=int(counts.sum()), planned=planned_split, p_value=float(p_value))
     if mismatch:
-        verdict = (f"Sample ratio mismatch: {observed_split} of {_count(counts.sum())} users against a planned "
-                   f"{planned_split} (chi-square p = {p_value:.1e}); check assignment and logging before "
-                   "reading the results.")
+        verdict = phrase("Sample ratio mismatch: {observed} of {users:,} users against a planned {planned} (chi-square "
+                         "p = {p_value:.1e}); check assignment and logging before reading the results.", **split)
     else:
-        verdict = (f"Split as planned: {observed_split} of {_count(counts.sum())} users against {planned_split} "
-                   f"(chi-square p = {p_value:.2f}).")
+        verdict = phrase("Split as planned: {observed} of {users:,} users against {planned} (chi-square p = "
+                         "{p_value:.2f}).", **split)
     return SampleRatioCheck(arms=arms, observed=tuple(int(c) for c in counts), expected=tuple(float(e) for e in expected),
                             chi2=float(chi2), p_value=float(p_value), threshold=threshold, mismatch=mismatch,
                             verdict=verdict)
@@ -331,8 +341,8 @@ def _compare_proportions(users_c, conv_c, users_t, conv_t, *, mde, alpha, power,
     else:
         p_value = float(proportions_ztest([conv_t, conv_c], [users_t, users_c])[1])
     if rate_c + mde > 1:
-        raise ValueError(f"the control rate {rate_c:.3f} plus minimum_detectable_effect {mde} exceeds 1; "
-                         "give the effect as a proportion (0.02 for 2 points)")
+        raise ValueError(phrase("the control rate {rate:.3f} plus minimum_detectable_effect {mde} exceeds 1; give the "
+                                "effect as a proportion (0.02 for 2 points)", rate=rate_c, mde=mde))
     required = sample_size_per_arm(rate_c, mde, alpha=alpha, power=power)
     more = max(0, required - min(users_c, users_t))
     readout = ConversionReadout(
@@ -349,29 +359,36 @@ def _compare_proportions(users_c, conv_c, users_t, conv_t, *, mde, alpha, power,
 def _with_decision(r: ConversionReadout, *, p_value_adjusted: float, significant: bool) -> ConversionReadout:
     """The read-out with its decision and the verdict sentence that states it."""
     points = 100 * r.difference
+    rates = dict(treatment=r.treatment, control=r.control, rate_t=100 * r.rate_treatment, rate_c=100 * r.rate_control)
     if points > 0:
-        gap = f"{r.treatment} converts {_points(points)} better than {r.control}"
+        gap = phrase("{treatment} converts {points} better than {control} ({rate_t:.1f}% vs {rate_c:.1f}%)",
+                     points=_points(points), **rates)
     elif points < 0:
-        gap = f"{r.treatment} converts {_points(-points)} worse than {r.control}"
+        gap = phrase("{treatment} converts {points} worse than {control} ({rate_t:.1f}% vs {rate_c:.1f}%)",
+                     points=_points(-points), **rates)
     else:
-        gap = f"{r.treatment} converts the same as {r.control}"
-    gap += f" ({_percent(r.rate_treatment)} vs {_percent(r.rate_control)})"
-    level = f"{round(100 * (1 - (1 - r.confidence) * r.comparisons))}% CI"
+        gap = phrase("{treatment} converts the same as {control} ({rate_t:.1f}% vs {rate_c:.1f}%)", **rates)
+    bounds = dict(level=round(100 * (1 - (1 - r.confidence) * r.comparisons)), low=100 * r.ci_low, high=100 * r.ci_high)
     if r.comparisons > 1:
-        level += f" (adjusted for {r.comparisons} comparisons)"
-    interval = f"{level} {100 * r.ci_low:.1f} to {100 * r.ci_high:.1f} points"
+        interval = phrase("{level}% CI (adjusted for {comparisons} comparisons) {low:.1f} to {high:.1f} points",
+                          comparisons=r.comparisons, **bounds)
+    else:
+        interval = phrase("{level}% CI {low:.1f} to {high:.1f} points", **bounds)
     verdict = _sentence(gap, interval, significant, r.more_users_needed_per_arm, r.required_users_per_arm,
                         _points(100 * r.minimum_detectable_effect), r.power)
     return replace(r, p_value_adjusted=p_value_adjusted, significant=significant, verdict=verdict)
 
 
-def _sentence(gap: str, interval: str, significant: bool, more: int, required: int, mde: str, power: float) -> str:
+def _sentence(gap: Phrase, interval: Phrase, significant: bool, more: int, required: int, mde: Phrase,
+              power: float) -> Phrase:
     if more > 0:
-        return (f"Not enough data yet: {_count(more)} more users per arm ({_count(required)} per arm to detect "
-                f"{mde} at {power:.0%} power). So far {gap}, {interval}.")
+        return phrase("Not enough data yet: {more:,} more users per arm ({required:,} per arm to detect {mde} at "
+                      "{power:.0%} power). So far {gap}, {interval}.", more=int(more), required=int(required), mde=mde,
+                      power=power, gap=gap, interval=interval)
     if significant:
-        return f"{gap}, {interval}, enough data."  # arm names keep their own case
-    return f"No clear difference: {gap}, {interval}, enough data to have seen an effect of {mde}."
+        return phrase("{gap}, {interval}, enough data.", gap=gap, interval=interval)  # arm names keep their own case
+    return phrase("No clear difference: {gap}, {interval}, enough data to have seen an effect of {mde}.", gap=gap,
+                  interval=interval, mde=mde)
 
 
 def _arm(users, conversions, name: str) -> tuple[int, int]:
@@ -411,17 +428,8 @@ def _positive(value, name: str) -> float:
     return number
 
 
-def _points(points: float) -> str:
-    return f"{points:.1f} point" + ("" if f"{points:.1f}" == "1.0" else "s")
-
-
-def _percent(rate: float) -> str:
-    return f"{100 * rate:.1f}%"
-
-
-def _money(amount: float) -> str:
-    return f"{amount:,.2f}"
-
-
-def _count(n: float) -> str:
-    return f"{int(n):,}"
+def _points(points: float) -> Phrase:
+    """ "2.1 points", "1.0 point": a difference in percentage points."""
+    if f"{points:.1f}" == "1.0":
+        return phrase("{points:.1f} point", points=points)
+    return phrase("{points:.1f} points", points=points)

@@ -23,6 +23,8 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 from statsmodels.tsa.statespace.sarimax import SARIMAX
 
+from models.phrases import Phrase, phrase
+
 # Seasonal period by the frequency's base unit (pandas offset names, pandas 3 spelling).
 SEASON_BY_FREQ = {"h": 24, "D": 7, "B": 5, "W": 52, "MS": 12, "ME": 12, "QS": 4, "QE": 4, "YS": 1, "YE": 1,
                   "min": 60}
@@ -30,6 +32,23 @@ MIN_POINTS = 4
 INTERVAL = 0.95
 PROMOTION_BACKTEST_ORIGINS = 4  # the windows on which the promotion regressor must beat ETS
 PROMOTION = "promotion"  # the regressor's name when promotions is a Series
+# The labels of the forms, by (trend, damped trend, season) and, for SARIMAX, (season, backtest compared).
+ETS_LABELS = {
+    (False, False, False): "ETS (level)",
+    (True, False, False): "ETS (level, trend)",
+    (True, True, False): "ETS (level, damped trend)",
+    (False, False, True): "ETS (level, season of {season})",
+    (True, False, True): "ETS (level, trend, season of {season})",
+    (True, True, True): "ETS (level, damped trend, season of {season})",
+}
+SARIMAX_LABELS = {
+    (False, False): "SARIMAX (log units) with promotion days as regressor ({factors})",
+    (True, False): "SARIMAX (log units, season of {season}) with promotion days as regressor ({factors})",
+    (False, True): "SARIMAX (log units) with promotion days as regressor ({factors}; backtest MASE {mase:.2f} against "
+                   "{rival:.2f} without)",
+    (True, True): "SARIMAX (log units, season of {season}) with promotion days as regressor ({factors}; backtest MASE "
+                  "{mase:.2f} against {rival:.2f} without)",
+}
 
 
 def _frequency(series: pd.Series) -> str:
@@ -100,23 +119,23 @@ class ForecastModel:
         return self.promotion_uplifts[0][1] if self.promotion_uplifts else 1.0
 
     @property
-    def label(self) -> str:
+    def label(self) -> Phrase:
+        """The form in words, e.g. "ETS (level, damped trend, season of 7)"."""
         if self.method == "sarimax":
-            season = f", season of {self.season_length}" if self.seasonal else ""
-            versus = (f"; backtest MASE {self.backtest.mase:.2f} against {self.rival_mase:.2f} without"
-                      if self.backtest is not None else "")
-            factors = ", ".join(f"x{factor:.2f} on {'a promotion day' if name == PROMOTION else name}"
-                                for name, factor in self.promotion_uplifts) or "none seen yet"
-            return f"SARIMAX (log units{season}) with promotion days as regressor ({factors}{versus})"
-        parts = ["level"]
-        if self.trend:
-            parts.append("damped trend" if self.damped else "trend")
-        if self.seasonal:
-            parts.append(f"season of {self.season_length}")
-        label = "ETS (" + ", ".join(parts) + ")"
+            factors = [phrase("x{factor:.2f} on a promotion day", factor=factor) if name == PROMOTION
+                       else phrase("x{factor:.2f} on {kind}", factor=factor, kind=name)
+                       for name, factor in self.promotion_uplifts]
+            listed = factors[0] if factors else phrase("none seen yet")
+            for factor in factors[1:]:
+                listed = phrase("{factors}, {factor}", factors=listed, factor=factor)
+            versus = self.backtest is not None
+            return phrase(SARIMAX_LABELS[bool(self.seasonal), versus], season=self.season_length, factors=listed,
+                          mase=self.backtest.mase if versus else float("nan"), rival=self.rival_mase)
+        trend = bool(self.trend)
+        label = phrase(ETS_LABELS[trend, trend and self.damped, bool(self.seasonal)], season=self.season_length)
         if self.promotions_tested:
-            label += (f"; promotion regressor tried, no better in backtest (MASE {self.rival_mase:.2f} against "
-                      f"{self.backtest.mase:.2f} without)")
+            label = phrase("{model}; promotion regressor tried, no better in backtest (MASE {rival:.2f} against "
+                           "{mase:.2f} without)", model=label, rival=self.rival_mase, mase=self.backtest.mase)
         return label
 
 
@@ -321,12 +340,13 @@ class Backtest:
     def beats_baseline(self) -> bool:
         return bool(self.mase < self.baseline_mase)
 
-    def verdict(self) -> str:
+    def verdict(self) -> Phrase:
+        scores = dict(mase=self.mase, baseline=self.baseline_mase, origins=self.origins)
         if self.beats_baseline:
-            return (f"The forecast beats seasonal naive: MASE {self.mase:.2f} against {self.baseline_mase:.2f} "
-                    f"over {self.origins} backtest origins.")
-        return (f"The forecast does NOT beat seasonal naive (MASE {self.mase:.2f} against {self.baseline_mase:.2f} "
-                f"over {self.origins} origins): use the seasonal-naive figures or more history.")
+            return phrase("The forecast beats seasonal naive: MASE {mase:.2f} against {baseline:.2f} over {origins} "
+                          "backtest origins.", **scores)
+        return phrase("The forecast does NOT beat seasonal naive (MASE {mase:.2f} against {baseline:.2f} over {origins} "
+                      "origins): use the seasonal-naive figures or more history.", **scores)
 
 
 def backtest(series: pd.Series, horizon: int, *, origins: int = 5, season_length: int | None = None,
@@ -343,8 +363,9 @@ def backtest(series: pd.Series, horizon: int, *, origins: int = 5, season_length
     min_train = min_train or max(MIN_POINTS, 2 * m + 2 if m > 1 else MIN_POINTS)
     first_origin = len(values) - origins * horizon
     if first_origin < min_train:
-        raise ValueError(f"the series is too short for {origins} origins of {horizon} steps: it needs at least "
-                         f"{min_train + origins * horizon} points, has {len(values)}")
+        raise ValueError(phrase("the series is too short for {origins} origins of {horizon} steps: it needs at least "
+                                "{needed} points, has {points}", origins=origins, horizon=horizon,
+                                needed=min_train + origins * horizon, points=len(values)))
     rows = []
     for k in range(origins):
         cut = first_origin + k * horizon

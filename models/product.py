@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from models.phrases import Phrase, phrase
+
 # A high return rate traced to its cause: the product (quality) or the parcel (transport).
 REASON_GROUPS = {"quality": "quality problem", "transport_damage": "transport damage"}
 OTHER_GROUP = "other"
@@ -68,17 +70,24 @@ class ReturnSpike:
     dominant_group: str | None  # the cause group of most recent returns
     dominant_share: float  # its share of the recent units
 
-    def sentence(self, name: str) -> str:
+    def sentence(self, name: str) -> Phrase:
+        """The last 24 hours' returns of the product called `name` against a usual day, in words."""
+        usual = self.usual_units_per_day
         if self.recent_units == 0:
-            return f"No returns of {name} in the last 24 hours (usually {self.usual_units_per_day:.1f} a day)."
-        cause = (f"; {self.dominant_share:.0%} of them for {GROUP_PHRASES[self.dominant_group]}"
+            return phrase("No returns of {name} in the last 24 hours (usually {usual:.1f} a day).", name=name,
+                          usual=usual)
+        cause = (phrase("; {share:.0%} of them for {group}", share=self.dominant_share,
+                        group=phrase(GROUP_PHRASES[self.dominant_group]))
                  if self.dominant_group else "")
+        units = dict(units=self.recent_units, name=name, usual=usual, cause=cause)
+        if self.is_spike and np.isinf(self.ratio):
+            return phrase("Return spike: {units} units of {name} came back in the last 24 hours, far more than a usual "
+                          "day's {usual:.1f}{cause}.", **units)
         if self.is_spike:
-            times = "far more than" if np.isinf(self.ratio) else f"{self.ratio:.1f} times"
-            return (f"Return spike: {self.recent_units} units of {name} came back in the last 24 hours, {times} a "
-                    f"usual day's {self.usual_units_per_day:.1f}{cause}.")
-        return (f"{self.recent_units} units of {name} came back in the last 24 hours against a usual "
-                f"{self.usual_units_per_day:.1f} a day{cause}.")
+            return phrase("Return spike: {units} units of {name} came back in the last 24 hours, {ratio:.1f} times a "
+                          "usual day's {usual:.1f}{cause}.", ratio=self.ratio, **units)
+        return phrase("{units} units of {name} came back in the last 24 hours against a usual {usual:.1f} a "
+                      "day{cause}.", **units)
 
 
 def return_spike(returns: pd.DataFrame, now_ts: int) -> ReturnSpike:

@@ -2,7 +2,9 @@
 
 Pure functions on DataFrames (no database, no Streamlit): cockpit.report reads one week's rows
 (cockpit.metrics.weekly), and these turn them into figures, compare them with the week before
-and with the shop's targets, and write the findings a manager reads first.
+and with the shop's targets, and write the findings a manager reads first. Findings are
+models.phrases.Phrase sentences (str() gives the English) whose figures are Figure values, so
+the report shows them in either language with the locale's numbers and currency.
 """
 from __future__ import annotations
 
@@ -12,9 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from models.phrases import Phrase, phrase
+
 DAY_S = 86_400
-NEW_CUSTOMERS = "new this week"
-ALL_QUIET = "Every figure is on target and within 10% of the week before."  # segment row of first-time buyers (no segment at the week's start)
+NEW_CUSTOMERS = "new this week"  # segment row of first-time buyers (no segment at the week's start)
+ALL_QUIET = phrase("Every figure is on target and within 10% of the week before.")
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,27 @@ class Target:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return None
         return value <= self.limit if self.kind == "max" else value >= self.limit
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure inside a finding: `value` in `unit` (money | count | share | days | ratio, as
+    format_value), optionally a target's bound ("max": ≤, "min": ≥) and fixed decimals for money.
+    str() and format() give the English text; the report formats it in the reader's locale."""
+
+    value: float
+    unit: str
+    bound: str = ""
+    digits: int | None = None
+
+    def __str__(self) -> str:
+        sign = {"max": "≤ ", "min": "≥ "}.get(self.bound, "")
+        if self.digits is not None and not _missing(self.value):
+            return f"{sign}{self.value:,.{self.digits}f}"
+        return sign + format_value(self.value, self.unit)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
 
 # --- figures ----------------------------------------------------------------------------------
@@ -144,34 +169,37 @@ def roi(revenue: float, spend: float) -> float:
 
 # --- comparison and findings ---------------------------------------------------------------
 
-# Each compared figure: key, section, label, unit (money | count | share | days | ratio), and
-# whether up is good (None: neither).
+# Each compared figure: key, section, label (phrases: the report translates them), unit (money |
+# count | share | days | ratio), and whether up is good (None: neither).
+SALES, STOCK, LOGISTICS = phrase("Sales"), phrase("Stock"), phrase("Logistics")
+MARKETING, ALERTS = phrase("Marketing"), phrase("Alerts")
 FIGURES = [
-    ("gmv", "Sales", "GMV", "money", True),
-    ("paid_orders", "Sales", "Paid orders", "count", True),
-    ("uv", "Sales", "Unique visitors", "count", True),
-    ("conversion_rate", "Sales", "Conversion (orders / visitors)", "share", True),
-    ("aov", "Sales", "Average order value", "money", True),
-    ("stockout_rate", "Stock", "Stock-out rate (SKU-days out)", "share", False),
-    ("sell_through", "Stock", "Sell-through", "share", True),
-    ("turnover_days", "Stock", "Stock turnover", "days", False),
-    ("median_delivery_days", "Logistics", "Delivery time, median (payment to door)", "days", False),
-    ("delivery_spread_days", "Logistics", "Delivery time spread (P90 - P10)", "days", False),
-    ("on_time_rate", "Logistics", "On-time delivery", "share", True),
-    ("logistics_cost_share", "Logistics", "Logistics cost / GMV", "share", False),
-    ("ad_spend", "Marketing", "Ad spend", "money", None),
-    ("ad_roi", "Marketing", "Ad ROI", "ratio", True),
-    ("anomalies", "Alerts", "Anomaly alerts", "count", False),
-    ("actions", "Alerts", "Actions taken", "count", None),
+    ("gmv", SALES, phrase("GMV"), "money", True),
+    ("paid_orders", SALES, phrase("Paid orders"), "count", True),
+    ("uv", SALES, phrase("Unique visitors"), "count", True),
+    ("conversion_rate", SALES, phrase("Conversion (orders / visitors)"), "share", True),
+    ("aov", SALES, phrase("Average order value"), "money", True),
+    ("stockout_rate", STOCK, phrase("Stock-out rate (SKU-days out)"), "share", False),
+    ("sell_through", STOCK, phrase("Sell-through"), "share", True),
+    ("turnover_days", STOCK, phrase("Stock turnover"), "days", False),
+    ("median_delivery_days", LOGISTICS, phrase("Delivery time, median (payment to door)"), "days", False),
+    ("delivery_spread_days", LOGISTICS, phrase("Delivery time spread (P90 - P10)"), "days", False),
+    ("on_time_rate", LOGISTICS, phrase("On-time delivery"), "share", True),
+    ("logistics_cost_share", LOGISTICS, phrase("Logistics cost / GMV"), "share", False),
+    ("ad_spend", MARKETING, phrase("Ad spend"), "money", None),
+    ("ad_roi", MARKETING, phrase("Ad ROI"), "ratio", True),
+    ("anomalies", ALERTS, phrase("Anomaly alerts"), "count", False),
+    ("actions", ALERTS, phrase("Actions taken"), "count", None),
 ]
 
 
 def comparison(this_week: dict, previous_week: dict, targets: dict[str, Target], *,
                previous_complete: bool = True) -> pd.DataFrame:
-    """One row per FIGURES entry: section, key, label, unit, this_week, previous_week, change
-    (relative, NaN when the previous value is 0 or missing, or the previous week is not
-    complete in the data), target (text), met (True, False or None without target), better
-    (True when it moved the good way, False the bad way, None when unchanged or neutral)."""
+    """One row per FIGURES entry: section and label (Phrase), key, unit, this_week,
+    previous_week, change (relative, NaN when the previous value is 0 or missing, or the previous
+    week is not complete in the data), target (English text, "" without one), target_limit and
+    target_kind (NaN and "" without one), met (True, False or None without target), better (True
+    when it moved the good way, False the bad way, None when unchanged or neutral)."""
     rows = []
     for key, section, label, unit, up_is_good in FIGURES:
         now, before = _number(this_week.get(key)), _number(previous_week.get(key))
@@ -183,8 +211,9 @@ def comparison(this_week: dict, previous_week: dict, targets: dict[str, Target],
             better = (change > 0) == up_is_good
         rows.append({"section": section, "key": key, "label": label, "unit": unit, "this_week": now,
                      "previous_week": before, "change": change,
-                     "target": "" if target is None else f"{'≤' if target.kind == 'max' else '≥'} "
-                                                         f"{format_value(target.limit, unit)}",
+                     "target": "" if target is None else str(Figure(target.limit, unit, target.kind)),
+                     "target_limit": float("nan") if target is None else float(target.limit),
+                     "target_kind": "" if target is None else target.kind,
                      "met": None if target is None else target.met(now), "better": better})
     return pd.DataFrame(rows)
 
@@ -217,44 +246,50 @@ def format_change(change: float) -> str:
 
 
 def findings(table: pd.DataFrame, segments: pd.DataFrame, previous_segments: pd.DataFrame, channels: pd.DataFrame,
-             anomalies: pd.DataFrame, effect_sentences: list[str], *, big_change: float = 0.10,
-             segment_names=lambda key: key.replace("_", " ")) -> list[str]:
+             anomalies: pd.DataFrame, effect_sentences: list[Phrase | str], *, big_change: float = 0.10,
+             segment_names=lambda key: key.replace("_", " "),
+             metric_names=lambda metric: metric.replace("_", " ")) -> list[Phrase | str]:
     """Plain-language findings, most pressing first: missed targets, large moves against the
     week before, the segment whose conversion fell most, channels under their ROI floor, the
     week's anomalies and what the actions achieved.
 
     table: comparison(); segments / previous_segments: segment_conversion() of both weeks;
     channels: channel ROI (channel, name, spend, revenue, roi, roi_floor); anomalies: the
-    week's anomaly alerts (metric, entity_id, level); segment_names: a segment key's label."""
-    out: list[str] = []
+    week's anomaly alerts (metric, entity_id, level); segment_names, metric_names: the label of a
+    segment key and of an anomaly metric, in the reader's language."""
+    out: list[Phrase | str] = []
     missed = table[table["met"].eq(False)]
     for row in missed.itertuples():
-        out.append(f"{row.label} missed its target: {format_value(row.this_week, row.unit)} against "
-                   f"{row.target} (previous week {format_value(row.previous_week, row.unit)}).")
+        out.append(phrase("{label} missed its target: {value} against {target} (previous week {previous}).",
+                          label=row.label, value=Figure(row.this_week, row.unit),
+                          target=Figure(row.target_limit, row.unit, row.target_kind),
+                          previous=Figure(row.previous_week, row.unit)))
     moved = table[table["better"].notna() & (table["change"].abs() >= big_change) & ~table["met"].eq(False)]
     for row in moved.reindex(moved["change"].abs().sort_values(ascending=False).index).itertuples():
-        direction = "rose" if row.change > 0 else "fell"
-        verdict = "" if row.better else " (a move the wrong way)"
-        out.append(f"{row.label} {direction} {format_change(abs(row.change)).lstrip('+')} to "
-                   f"{format_value(row.this_week, row.unit)}{verdict}.")
+        values = {"label": row.label, "direction": phrase("rose") if row.change > 0 else phrase("fell"),
+                  "change": format_change(abs(row.change)).lstrip("+"), "value": Figure(row.this_week, row.unit)}
+        out.append(phrase("{label} {direction} {change} to {value}.", **values) if row.better
+                   else phrase("{label} {direction} {change} to {value} (a move the wrong way).", **values))
     out.extend(_segment_findings(segments, previous_segments, segment_names))
     for row in channels.itertuples():
         if not _missing(row.roi) and not _missing(row.roi_floor) and row.spend > 0 and row.roi < row.roi_floor:
-            out.append(f"Channel {row.name} returned an ROI of {row.roi:.2f} on {row.spend:,.0f} of spend, under its "
-                       f"campaigns' floor of {row.roi_floor:.2f}.")
+            out.append(phrase("Channel {name} returned an ROI of {roi:.2f} on {spend} of spend, under its campaigns' "
+                              "floor of {floor:.2f}.", name=row.name, roi=row.roi,
+                              spend=Figure(row.spend, "money", digits=0), floor=row.roi_floor))
     if len(anomalies):
         counts = anomalies.groupby("metric").size().sort_values(ascending=False)
-        top = ", ".join(f"{count} {metric.replace('_', ' ')}" for metric, count in counts.head(3).items())
-        critical = int((anomalies["level"] == "critical").sum())
-        out.append(f"{len(anomalies)} anomaly alert{'s' if len(anomalies) != 1 else ''} this week "
-                   f"({critical} critical): {top}.")
+        top = ", ".join(f"{count} {metric_names(metric)}" for metric, count in counts.head(3).items())
+        values = {"count": len(anomalies), "critical": int((anomalies["level"] == "critical").sum()), "top": top}
+        out.append(phrase("{count} anomaly alerts this week ({critical} critical): {top}.", **values)
+                   if len(anomalies) != 1 else phrase("{count} anomaly alert this week ({critical} critical): {top}.",
+                                                      **values))
     out.extend(effect_sentences)
     if not out:
         out.append(ALL_QUIET)
     return out
 
 
-def _segment_findings(segments: pd.DataFrame, previous: pd.DataFrame, names) -> list[str]:
+def _segment_findings(segments: pd.DataFrame, previous: pd.DataFrame, names) -> list[Phrase]:
     both = segments.merge(previous, on="segment", suffixes=("", "_before"))
     both = both[(both["visited"] >= 30) & (both["visited_before"] >= 30) & (both["segment"] != NEW_CUSTOMERS)]
     if both.empty:
@@ -263,15 +298,16 @@ def _segment_findings(segments: pd.DataFrame, previous: pd.DataFrame, names) -> 
     worst = both.sort_values("drop", ascending=False, kind="stable").iloc[0]
     if worst["drop"] < 0.01:  # under one point: noise at these sizes
         return []
-    return [f"Conversion of the {names(worst['segment'])} segment fell from {worst['conversion_before']:.1%} "
-            f"to {worst['conversion']:.1%} ({int(worst['visited'])} customers visited)."]
+    return [phrase("Conversion of the {segment} segment fell from {before:.1%} to {now:.1%} ({visited} customers "
+                   "visited).", segment=names(worst["segment"]), before=float(worst["conversion_before"]),
+                   now=float(worst["conversion"]), visited=int(worst["visited"]))]
 
 
-def effect_sentences(effects: pd.DataFrame) -> list[str]:
+def effect_sentences(effects: pd.DataFrame) -> list[Phrase]:
     """One sentence per measured action (cockpit.action_effects rows): a pause's spend saved
     against orders lost, a resume's spend against orders won, a replenishment's or a
     clearance's extra units."""
-    out: list[str] = []
+    out: list[Phrase] = []
     measured = effects[effects["effect"].notna()] if len(effects) else effects
     for (action_id, verb, entity), group in measured.groupby(["action_id", "verb", "entity"], sort=False):
         by_metric = group.set_index("metric")
@@ -279,19 +315,20 @@ def effect_sentences(effects: pd.DataFrame) -> list[str]:
             spend, orders = by_metric.loc["spend", "effect"], by_metric.loc["orders", "effect"]
             hours = int(by_metric.loc["spend", "post_hours"])
             if verb == "pause_campaign":
-                out.append(f"Pausing campaign {entity} saved about {-spend:,.0f} in spend for about {-orders:,.0f} "
-                           f"lost orders over {hours} hours.")
+                out.append(phrase("Pausing campaign {campaign} saved about {spend} in spend for about {orders:,.0f} "
+                                  "lost orders over {hours} hours.", campaign=entity,
+                                  spend=Figure(float(-spend), "money", digits=0), orders=float(-orders), hours=hours))
             else:
-                out.append(f"Resuming campaign {entity} cost about {spend:,.0f} in spend for about {orders:,.0f} "
-                           f"more orders over {hours} hours.")
-        elif verb == "start_clearance" and len(group):
+                out.append(phrase("Resuming campaign {campaign} cost about {spend} in spend for about {orders:,.0f} "
+                                  "more orders over {hours} hours.", campaign=entity,
+                                  spend=Figure(float(spend), "money", digits=0), orders=float(orders), hours=hours))
+        elif verb in ("start_clearance", "replenish_sku") and len(group):
             row = group.iloc[0]
-            out.append(f"The clearance of {entity} sold about {row['effect']:,.0f} more units over "
-                       f"{int(row['post_hours'])} hours than it would have without it "
-                       f"(95% interval {row['lower']:,.0f} to {row['upper']:,.0f}).")
-        elif verb == "replenish_sku" and len(group):
-            row = group.iloc[0]
-            out.append(f"Replenishing {entity} added about {row['effect']:,.0f} units sold over "
-                       f"{int(row['post_hours'])} hours against no replenishment "
-                       f"(95% interval {row['lower']:,.0f} to {row['upper']:,.0f}).")
+            values = {"entity": entity, "units": float(row["effect"]), "hours": int(row["post_hours"]),
+                      "lower": float(row["lower"]), "upper": float(row["upper"])}
+            out.append(phrase("The clearance of {entity} sold about {units:,.0f} more units over {hours} hours than "
+                              "it would have without it (95% interval {lower:,.0f} to {upper:,.0f}).", **values)
+                       if verb == "start_clearance" else
+                       phrase("Replenishing {entity} added about {units:,.0f} units sold over {hours} hours against "
+                              "no replenishment (95% interval {lower:,.0f} to {upper:,.0f}).", **values))
     return out

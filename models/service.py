@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 
+from models.phrases import Phrase, phrase
+
 FIGURE_COLUMNS = ["contacts", "bot_resolved", "bot_resolved_share", "escalated", "escalated_share",
                   "human_responses", "human_p50_s", "human_p90_s", "within_target_share", "resolved_share"]
 _CONTACT_COLUMNS = ("handled_by", "first_response_s", "resolved")
@@ -88,7 +90,7 @@ class RepurchaseComparison:
     confidence: float
     p_value: float
     significant: bool  # the interval of the difference excludes zero
-    verdict: str
+    verdict: Phrase
 
 
 def compare_repurchase(
@@ -138,16 +140,20 @@ def compare_repurchase(
     )
 
 
-def _verdict(group, baseline, days, rate_g, rate_b, low, high, ratio, r_low, r_high, confidence, significant) -> str:
+def _verdict(group, baseline, days, rate_g, rate_b, low, high, ratio, r_low, r_high, confidence, significant) -> Phrase:
     """group and baseline complete "customers whose contact was ...", e.g. "left unresolved"."""
-    level = f"{confidence:.0%} CI"
+    values = dict(group=group, baseline=baseline, days=days, rate_g=rate_g, rate_b=rate_b, level=confidence)
     if not significant:
-        return (f"No clear difference yet: customers whose contact was {group} bought again within {days} days "
-                f"{rate_g:.1%} of the time, those whose contact was {baseline} {rate_b:.1%} "
-                f"({(rate_g - rate_b) * 100:+.1f} points, {level} {low * 100:+.1f} to {high * 100:+.1f}).")
-    less = rate_g < rate_b
+        return phrase("No clear difference yet: customers whose contact was {group} bought again within {days} days "
+                      "{rate_g:.1%} of the time, those whose contact was {baseline} {rate_b:.1%} ({diff:+.1f} points, "
+                      "{level:.0%} CI {low:+.1f} to {high:+.1f}).", diff=(rate_g - rate_b) * 100, low=low * 100,
+                      high=high * 100, **values)
     bounds = sorted((abs(low) * 100, abs(high) * 100))
-    return (f"Customers whose contact was {group} bought again within {days} days {'less' if less else 'more'} "
-            f"often than those whose contact was {baseline}: {rate_g:.1%} against {rate_b:.1%}, "
-            f"{abs(rate_g - rate_b) * 100:.1f} points {'fewer' if less else 'more'} ({level} {bounds[0]:.1f} to "
-            f"{bounds[1]:.1f}), {ratio:.2f} times the rate.")
+    values.update(points=abs(rate_g - rate_b) * 100, low=bounds[0], high=bounds[1], ratio=ratio)
+    if rate_g < rate_b:
+        return phrase("Customers whose contact was {group} bought again within {days} days less often than those whose "
+                      "contact was {baseline}: {rate_g:.1%} against {rate_b:.1%}, {points:.1f} points fewer ({level:.0%} "
+                      "CI {low:.1f} to {high:.1f}), {ratio:.2f} times the rate.", **values)
+    return phrase("Customers whose contact was {group} bought again within {days} days more often than those whose "
+                  "contact was {baseline}: {rate_g:.1%} against {rate_b:.1%}, {points:.1f} points more ({level:.0%} CI "
+                  "{low:.1f} to {high:.1f}), {ratio:.2f} times the rate.", **values)

@@ -3,7 +3,7 @@ the same time yesterday and last week, sparklines, and the open alerts. ?mode=wa
 import streamlit as st
 
 from cockpit.ui import charts, loaders, shell, widgets
-from cockpit.ui.i18n import t
+from cockpit.ui.i18n import money, t
 
 shell.require_frame()
 settings = loaders.settings()
@@ -62,7 +62,7 @@ def live_panels():
                            delta_note=week_note.format(value=widgets.pct_delta(today.orders, last_week.orders) or "–"),
                            spark=data["sales"]["orders"].tolist()[-120:])
     with tiles[2]:
-        widgets.state_tile(t("GMV"), f"¥{today.gmv:,.0f}", states["gmv"], delta=widgets.pct_delta(today.gmv, yesterday.gmv),
+        widgets.state_tile(t("GMV"), money(today.gmv), states["gmv"], delta=widgets.pct_delta(today.gmv, yesterday.gmv),
                            delta_note=week_note.format(value=widgets.pct_delta(today.gmv, last_week.gmv) or "–"),
                            spark=data["sales"]["gmv"].tolist()[-120:])
     with tiles[3]:
@@ -80,7 +80,7 @@ def live_panels():
                            help_text=t("SKU-warehouse pairs at warning or critical by the stock rules."))
     with tiles[5]:
         widgets.state_tile(t("Ad ROI today"), f"{roi:.2f}" if roi is not None else "–", states["ads"],
-                           delta_note=t("spend ¥{spend:,.0f} · {n} campaigns under floor", spend=spend,
+                           delta_note=t("spend {spend} · {n} campaigns under floor", spend=money(spend),
                                         n=states["ads"].count("warn") + states["ads"].count("critical")),
                            help_text=t("(revenue − spend) / spend over all campaigns today."))
 

@@ -53,7 +53,7 @@ def live_panels():
     filters = st.columns(3)
     warehouses = filters[0].multiselect(t("Warehouse"), sorted(levels["warehouse_id"].unique()), key="stock_wh")
     categories = filters[1].multiselect(t("Category"), sorted(levels["category"].unique()), key="stock_cat")
-    positions = filters[2].multiselect(t("Level"), list(charts.POSITION_WORDS), format_func=charts.POSITION_WORDS.get,
+    positions = filters[2].multiselect(t("Level"), list(charts.POSITION_WORDS), format_func=lambda p: t(charts.POSITION_WORDS[p]),
                                        default=["out", "below_safety", "below_reorder"], key="stock_pos")
     table = charts.stock_table(levels, level_of, warehouses, categories, positions)
     st.caption(t("Select a row to open the SKU, its history and the replenish action."))

@@ -3,7 +3,8 @@ pacing through the day; a campaign drill-down with pause / resume and a better c
 import streamlit as st
 
 from cockpit.ui import action_dialogs, charts, exports, loaders, shell, widgets
-from cockpit.ui.i18n import t
+from cockpit.ui.i18n import money, t
+from models.phrases import phrase  # the audit log keeps the reason, shown in each reader's language
 
 shell.require_frame()
 settings = loaders.settings()
@@ -27,11 +28,11 @@ def live_panels():
     tiles = st.columns(5)
     with tiles[0]:
         budget = pacing.loc[pacing["status"] == "active", "daily_budget"].sum()
-        widgets.state_tile(t("Spend today"), f"¥{spend:,.0f}", None,
-                           delta_note=t("{share} of today's budget ¥{budget:,.0f}", share=charts.pct(spend / budget if budget else None, 0),
-                                        budget=budget))
+        widgets.state_tile(t("Spend today"), money(spend), None,
+                           delta_note=t("{share} of today's budget {budget}", share=charts.pct(spend / budget if budget else None, 0),
+                                        budget=money(budget)))
     with tiles[1]:
-        widgets.state_tile(t("Attributed revenue"), f"¥{revenue:,.0f}", None)
+        widgets.state_tile(t("Attributed revenue"), money(revenue), None)
     with tiles[2]:
         widgets.state_tile(t("ROI today"), f"{(revenue - spend) / spend:.2f}" if spend else "–", ads_state,
                            help_text=t("(revenue − spend) / spend"))
@@ -79,7 +80,7 @@ if campaign_id and fresh.data_minute is not None and not wall:
         elif row["status"] == "active":
             buttons[0].button(t("Pause…"), type="primary", key="ads_pause", on_click=action_dialogs.request,
                               kwargs={"kind": "pause", "campaign_id": campaign_id, "channel": row["channel"],
-                                      "state_token": token, "reason": t("paused from the Ads page")})
+                                      "state_token": token, "reason": phrase("paused from the Ads page")})
         else:
             buttons[0].button(t("Resume…"), key="ads_resume", on_click=action_dialogs.request,
                               kwargs={"kind": "resume", "campaign_id": campaign_id, "state_token": token})

@@ -32,15 +32,16 @@ def live_alerts():
     if open_now.empty:
         st.success(t("No open alerts."))
     for row in open_now.head(30).itertuples():
+        message = widgets.alert_text(row)  # in this session's language
         text, ack, snooze, link = st.columns([7, 1.2, 1.2, 1.4], vertical_alignment="center")
         text.markdown(charts.alert_line(row, tz), unsafe_allow_html=True)
         if shell.can("operator"):
             token = f"{row.status}:{row.opened_minute}:{row.snoozed_until_minute}"
             ack.button(t("Acknowledge"), key=f"alerts_ack_{row.alert_id}", disabled=row.status == "acknowledged",
                        on_click=action_dialogs.request,
-                       kwargs={"kind": "acknowledge", "alert_id": row.alert_id, "message": row.message, "state_token": token})
+                       kwargs={"kind": "acknowledge", "alert_id": row.alert_id, "message": message, "state_token": token})
             snooze.button(t("Snooze"), key=f"alerts_snooze_{row.alert_id}", on_click=action_dialogs.request,
-                          kwargs={"kind": "snooze", "alert_id": row.alert_id, "message": row.message, "state_token": token})
+                          kwargs={"kind": "snooze", "alert_id": row.alert_id, "message": message, "state_token": token})
         if not wall:
             target = charts.drill_target(row.entity_kind, row.entity_id)
             if target:

@@ -6,7 +6,7 @@ import streamlit as st
 
 from cockpit.timebuckets import datetime_of_minute
 from cockpit.ui import charts, exports, loaders, shell, widgets
-from cockpit.ui.i18n import t
+from cockpit.ui.i18n import say, t
 
 shell.require_frame()
 settings = loaders.settings()
@@ -32,11 +32,10 @@ elif loaded.value is not None:
                  day=last_day.strftime("%Y-%m-%d"),
                  when=datetime_of_minute(computed_minute + 1, tz).strftime("%H:%M"), tz=tz.key,
                  minutes=settings.forecast_minutes))
-    kinds = {"category": t("Category"), "sku": t("Top SKU")}
     choices = [(kind, key) for kind, key in zip(scores["kind"], scores["key"])]
     left, right = st.columns([1, 3])
     with left:
-        chosen = st.selectbox(t("Series"), choices, format_func=lambda item: f"{kinds.get(item[0], item[0])}: {item[1]}",
+        chosen = st.selectbox(t("Series"), choices, format_func=charts.series_label,
                               key="forecast_series")
     kind, key = chosen
     score = scores[(scores["kind"] == kind) & (scores["key"] == key)].iloc[0]
@@ -47,8 +46,8 @@ elif loaded.value is not None:
                       if score["mase"] == score["mase"] else None, delta_color="inverse",
                       help=t("Mean absolute error over the in-sample seasonal-naive error; below 1 is better "
                              "than repeating last week."))
-            st.caption(score["model"])
-        (st.success if score["beats_baseline"] else st.warning)(score["verdict"])
+            st.caption(say(score["model"]))
+        (st.success if score["beats_baseline"] else st.warning)(say(score["verdict"]))
     with right:
         widgets.show_figure(charts.forecast_figure(
             history[(history["kind"] == kind) & (history["key"] == key)],
@@ -68,7 +67,7 @@ elif loaded.value is not None:
         day_ahead = frame[frame["key"] == hourly_key]
         st.caption(t("{promotion} {when}: forecast from the {days} days before today; {model}.",
                      promotion=hourly["promotion"], when=t("today") if is_today else t("tomorrow"),
-                     days=hourly["history_days"], model=hourly["models"].get(hourly_key, "")))
+                     days=hourly["history_days"], model=say(hourly["models"].get(hourly_key, ""))))
         sold = day_ahead.iloc[:0].assign(units=0)
         if is_today:
             sold = loaders.hours_sold(settings.db_url, fresh.data_minute, settings.timezone, today)
@@ -110,7 +109,7 @@ if widgets.load_marker(found, tz) and found.value is not None:
         st.info(t("Not enough traffic history yet for the anomaly model."))
     else:
         widgets.show_figure(charts.anomaly_figure(data["series"], tz, t("Sessions per hour, last 14 days ({method})",
-                                                                          method=data["method"])))
+                                                                          method=say(data["method"]))))
         if data["anomalies"].empty:
             st.success(t("No anomaly in the last 48 hours at this sensitivity."))
         for row in data["anomalies"].itertuples():

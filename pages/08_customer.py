@@ -109,7 +109,7 @@ with left:
         exports.table(with_product_links(cc.dated(profile["returns"], tz)), hide_index=True, width="stretch",
                      column_config={"when": t("When"), "order_id": st.column_config.NumberColumn(t("Order"), format="%d"),
                                     "sku": SKU_LINK, "qty": t("Qty"), "reason": t("Reason"),
-                                    "refund_amount": st.column_config.NumberColumn(t("Refund"), format="¥%.2f")}, name="customer-returns")
+                                    "refund_amount": st.column_config.NumberColumn(t("Refund"), format="¤%.2f")}, name="customer-returns")
 with right:
     if profile["reviews"].empty:
         st.info(t("No reviews."))

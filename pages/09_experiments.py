@@ -4,7 +4,7 @@ import streamlit as st
 
 from cockpit.ui import customer_charts as cc, exports
 from cockpit.ui import loaders, shell, widgets
-from cockpit.ui.i18n import t
+from cockpit.ui.i18n import currency_symbol, money, say, t
 
 shell.require_frame()
 settings = loaders.settings()
@@ -33,7 +33,7 @@ for experiment, _ in loaded.value:
     with st.container(border=True):
         st.subheader(f"{experiment['name']} · {experiment_id}")
         head, setting = st.columns([3, 1])
-        setting_label = t("Effect worth detecting (points)") if conversion else t("Effect worth detecting (¥ per user)")
+        setting_label = t("Effect worth detecting (points)") if conversion else t("Effect worth detecting ({currency} per user)", currency=currency_symbol())
         mde = setting.number_input(setting_label, min_value=0.1, max_value=50.0 if conversion else 500.0,
                                    value=3.0 if conversion else 10.0, step=0.5, key=f"experiments_mde_{experiment_id}")
         report = loaders.experiment_report(settings.db_url, fresh.data_minute, experiment_id,
@@ -54,19 +54,19 @@ for experiment, _ in loaded.value:
         for column, arm in zip(tiles, report.arms.itertuples()):
             column.metric(t("{arm}: users", arm=arm.arm), f"{arm.users:,}",
                           delta=(f"{arm.conversion:.1%} " + t("bought")) if conversion
-                          else f"¥{arm.revenue_per_user:,.2f} " + t("per user"), delta_color="off", delta_arrow="off")
+                          else money(arm.revenue_per_user, 2) + " " + t("per user"), delta_color="off", delta_arrow="off")
         if report.srm is not None:
-            (st.error if report.srm.mismatch else st.caption)(t(report.srm.verdict))
+            (st.error if report.srm.mismatch else st.caption)(say(report.srm.verdict))
         if not report.readouts:
-            st.info(t("No read-out yet: {reason}", reason=report.message))
+            st.info(t("No read-out yet: {reason}", reason=say(report.message)))
             continue
         for readout in report.readouts:
             if not readout.enough_data:
-                st.warning(t(readout.verdict))
+                st.warning(say(readout.verdict))
             elif readout.significant:
-                st.success(t(readout.verdict))
+                st.success(say(readout.verdict))
             else:
-                st.info(t(readout.verdict))
+                st.info(say(readout.verdict))
         if not report.running and not all(r.enough_data for r in report.readouts):
             st.caption(t("The experiment has ended, so its arms get no more users: read the interval above, or run it "
                          "again with more users to settle an effect this small."))

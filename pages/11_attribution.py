@@ -45,8 +45,8 @@ widgets.show_figure(charts.credit_figure(credit, measure, t("Who gets the credit
 table = charts.credit_table(credit, measure)
 exports.table(table.style.format(precision=1), hide_index=True, width="stretch", height=36 * (len(table) + 1) + 2, name="attribution-credit")
 with st.expander(t("How the models share an order")):
-    for model, label in charts.MODEL_LABELS.items():
-        st.markdown(f"**{label}**: {charts.MODEL_HELP[model]}")
+    for model in charts.MODEL_LABELS:
+        st.markdown(f"**{t(charts.MODEL_LABELS[model])}**: {t(charts.MODEL_HELP[model])}")
 
 st.subheader(t("ROI of the paid channels under each model"))
 roi = charts.roi_table(credit)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from cockpit.ui import exports, loaders, shell, widgets
 from cockpit.ui import product_charts as pc
-from cockpit.ui.i18n import t
+from cockpit.ui.i18n import say, t
 
 shell.require_frame()
 settings = loaders.settings()
@@ -36,7 +36,7 @@ def open_product(sku: str) -> None:
 
 search, pick = st.columns([1, 2])
 typed = search.text_input(t("Product ID or name"), value=asked, max_chars=MAX_QUERY, key="product_query",
-                          placeholder=t("e.g. APP-1996 or silk dress"))
+                          placeholder=t("A SKU or words of the product name"))
 typed = shell.clean(typed)
 if typed and typed != asked:
     found = loaders.product_search(settings.db_url, typed)
@@ -77,12 +77,12 @@ for column, (label, text) in zip(st.columns(6), pc.tiles(value)):
 
 spike = value["return_spike"]
 if spike.is_spike:
-    st.error(spike.sentence(item["name"]))
+    st.error(say(spike.sentence(item["name"])))
 
 widgets.show_figure(pc.sales_figure(value["daily"]))
 
 st.subheader(t("Stock"))
-exports.table(pc.stock_table(value["stock"]), hide_index=True, width="stretch", column_config=pc.STOCK_COLUMNS, name="product-stock")
+exports.table(pc.stock_table(value["stock"]), hide_index=True, width="stretch", column_config=pc.stock_columns(), name="product-stock")
 left, right = st.columns(2)
 with left:
     widgets.show_figure(pc.stock_figure(value["stock"]))
@@ -104,7 +104,7 @@ else:
     widgets.show_figure(pc.delivery_figure(value["delivery_by_region"]))
 
 st.subheader(t("Returns"))
-st.markdown(spike.sentence(item["name"]) if not spike.is_spike else t("See the spike above."))
+st.markdown(say(spike.sentence(item["name"])) if not spike.is_spike else t("See the spike above."))
 left, right = st.columns([3, 2])
 with left:
     widgets.show_figure(pc.returns_figure(value["returns_by_day"]))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the test suite's services exist: PostgreSQL on 127.0.0.1:5432 (trust auth,
-# database "test"), Debian's chromium for the browser tests and nginx for the several-app-servers
-# test. Installs from Debian's packages when missing (needs root, as on CI).
+# database "test"), Debian's chromium for the browser tests, nginx for the several-app-servers
+# test, and a font with the Chinese characters for the Chinese weekly report's charts and PDF.
+# Installs from Debian's packages when missing (needs root, as on CI).
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -40,4 +41,8 @@ fi
 if ! command -v chromium >/dev/null 2>&1; then
   echo "installing chromium from Debian's packages"
   apt_install chromium
+fi
+if [ ! -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
+  echo "installing fonts-wqy-microhei from Debian's packages (the Chinese weekly report)"
+  apt_install fonts-wqy-microhei
 fi

@@ -405,7 +405,10 @@ class ActionLog(Base):
     before_json: Mapped[str] = mapped_column(Text)
     after_json: Mapped[str] = mapped_column(Text)
     result: Mapped[str] = mapped_column(String(16))  # done | refused | failed
-    message: Mapped[str] = mapped_column(Text, default="")
+    message: Mapped[str] = mapped_column(Text, default="")  # in English, as the audit log's text
+    # The message as data (models.phrases.to_json), shown in each reader's language; NULL on
+    # actions from before 0012.
+    message_args: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Clearance(Base):

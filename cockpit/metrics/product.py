@@ -29,7 +29,7 @@ RETURN_COLUMNS = {"return_id": "int64", "order_id": "int64", "ts_utc": "int64", 
 REVIEW_COLUMNS = {"review_id": "int64", "ts_utc": "int64", "rating": "int64", "text": "str", "customer_id": "int64"}
 ALERT_HISTORY_COLUMNS = {"alert_id": "int64", "rule_name": "str", "metric": "str", "entity_id": "str", "level": "str",
                          "status": "str", "opened_minute": "int64", "resolved_minute": "Int64", "value": "float64",
-                         "threshold": "float64", "message": "str"}
+                         "threshold": "float64", "message": "str", "message_args": "object"}
 
 
 def find_products(conn: Connection, text: str, limit: int = 10) -> pd.DataFrame:
@@ -101,7 +101,8 @@ def alert_history(conn: Connection, sku: str, limit: int = 50) -> pd.DataFrame:
     newest first (ALERT_HISTORY_COLUMNS)."""
     rows = conn.execute(
         select(Alert.alert_id, AlertRule.name, AlertRule.metric, Alert.entity_id, Alert.level, Alert.status,
-               Alert.opened_minute, Alert.resolved_minute, Alert.value, Alert.threshold, Alert.message)
+               Alert.opened_minute, Alert.resolved_minute, Alert.value, Alert.threshold, Alert.message,
+               Alert.message_args)
         .join(AlertRule, AlertRule.rule_id == Alert.rule_id)
         .where(AlertRule.entity_kind.in_(("sku", "sku_warehouse")),
                or_(Alert.entity_id == sku, Alert.entity_id.startswith(f"{sku}|", autoescape=True)))

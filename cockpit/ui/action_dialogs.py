@@ -14,7 +14,7 @@ import streamlit as st
 from cockpit import actions
 from cockpit.db.engine import get_engine
 from cockpit.ui import loaders, shell
-from cockpit.ui.i18n import t
+from cockpit.ui.i18n import said, t
 
 PENDING = "action_pending"
 LAST_RESULT = "action_last_result"
@@ -64,12 +64,13 @@ def show_last_result() -> None:
     result = st.session_state.pop(LAST_RESULT, None)
     if result is None:
         return
+    message = said(getattr(result, "phrase", None) or result.message)  # in this session's language
     if result.duplicate:
-        st.info(t("Already done: {message} (by {actor}); nothing was repeated.", message=result.message, actor=result.actor))
+        st.info(t("Already done: {message} (by {actor}); nothing was repeated.", message=message, actor=result.actor))
     elif result.result == "done":
-        st.success(t("Done: {message}", message=result.message))
+        st.success(t("Done: {message}", message=message))
     else:
-        st.warning(t("Not done: {message}", message=result.message))
+        st.warning(t("Not done: {message}", message=message))
 
 
 def render_pending() -> None:
@@ -93,7 +94,7 @@ def _replenish_dialog(pending: dict) -> None:
     cols[0].metric(t("On hand"), f"{s.on_hand:,}")
     cols[1].metric(t("On order"), f"{s.on_order:,}")
     cols[2].metric(t("Safety stock"), f"{s.safety_stock:,}")
-    st.caption(s.explanation)
+    st.caption(said(s.explanation_phrase or s.explanation))
     most = actions.MAX_REPLENISH_QTY
     qty = st.number_input(t("Quantity to order"), min_value=1, max_value=most,
                           value=min(max(1, int(s.suggested_qty)), most), step=1, key="replenish_qty")
@@ -119,7 +120,8 @@ def _pause_dialog(pending: dict) -> None:
     if recommendation is None:
         st.info(t("No other channel has both a better ROI and budget left today."))
     else:
-        st.success(t("Better channel now: {reason}", reason=recommendation.reason))
+        reason = said(recommendation.reason_phrase or recommendation.reason)
+        st.success(t("Better channel now: {reason}", reason=reason))
     confirm, cancel = st.columns(2)
     if confirm.button(t("Confirm pause"), type="primary", key="pause_confirm", width="stretch"):
         key = actions.intent_key("pause_campaign", campaign_id, pending["state_token"])
@@ -145,7 +147,7 @@ def _resume_dialog(pending: dict) -> None:
 
 @st.dialog(t("Acknowledge alert"), on_dismiss=_dismiss)
 def _acknowledge_dialog(pending: dict) -> None:
-    st.markdown(pending["message"])
+    st.markdown(said(pending["message"]))
     st.caption(t("Acknowledged alerts stay listed until they resolve, marked as seen."))
     confirm, cancel = st.columns(2)
     if confirm.button(t("Acknowledge"), type="primary", key="ack_confirm", width="stretch"):
@@ -161,7 +163,7 @@ SNOOZE_CHOICES = (15, 30, 60, 120, 240)
 
 @st.dialog(t("Snooze alert"), on_dismiss=_dismiss)
 def _snooze_dialog(pending: dict) -> None:
-    st.markdown(pending["message"])
+    st.markdown(said(pending["message"]))
     minutes = st.selectbox(t("Snooze for (minutes)"), SNOOZE_CHOICES, index=2, key="snooze_minutes")
     confirm, cancel = st.columns(2)
     if confirm.button(t("Snooze"), type="primary", key="snooze_confirm", width="stretch"):

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from cockpit.ui.charts import _layout
 from cockpit.ui.customer_charts import local_stamp
-from cockpit.ui.i18n import t
+from cockpit.ui.i18n import say, t
 from cockpit.ui.product_charts import days_text, product_url, share
 from models.assortment import BANDS
 
@@ -64,7 +64,7 @@ def clearance_table(clearances: pd.DataFrame, tz: ZoneInfo) -> pd.DataFrame:
         t("Until"): local_stamp(clearances["end_ts_utc"], tz, "%m-%d %H:%M"),
         t("Status"): clearances["running"].map(lambda r: t("running") if r else t("ended")),
         t("Extra units sold"): clearances["effect"].round(0),
-        t("Did it work?"): clearances["verdict"], t("By"): clearances["created_by"],
+        t("Did it work?"): clearances["verdict"].map(say), t("By"): clearances["created_by"],
     })
 
 

@@ -13,13 +13,18 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 import streamlit as st
 
+from cockpit import alerts
+from cockpit.actions import stored_message
 from cockpit.panels import entity_levels
 from cockpit.promotions import day_date, next_promotion
-from cockpit.ui.i18n import t
+from cockpit.ui import i18n
+from cockpit.ui.i18n import N_, t
 from cockpit.ui.widgets import (
     LEVEL_HEX,
     LEVEL_WORDS,
     add_action_markers,
+    alert_text,
+    alert_texts,
     add_threshold_bands,
     level_badge,
     local_time,
@@ -90,7 +95,8 @@ def drill_links(states: dict, panels_in_order: tuple[str, ...], limit: int = 6) 
         for row in state.worst(3).itertuples():
             target = drill_target(row.entity_kind, row.entity_id)
             if target and len(links) < limit:
-                links.append((target[0], target[1], f"{row.entity_id} ({number(row.value)})", row.rule_name))
+                links.append((target[0], target[1], f"{row.entity_id} ({number(row.value)})",
+                              alerts.rule_name(row.rule_name)))
     return links
 
 
@@ -117,15 +123,15 @@ def funnel_figure(funnels: dict[str, pd.DataFrame], title: str) -> go.Figure:
 
 
 FUNNEL_COLUMNS = {
-    "group": st.column_config.TextColumn(t("Group")),
-    "sessions": st.column_config.NumberColumn(t("Sessions"), format="%d"),
-    "view_to_cart": st.column_config.NumberColumn(t("Visit→cart"), format="percent"),
-    "cart_to_order": st.column_config.NumberColumn(t("Cart→order"), format="percent"),
-    "order_to_pay": st.column_config.NumberColumn(t("Order→pay"), format="percent"),
-    "session_conversion": st.column_config.NumberColumn(t("Conversion"), format="percent"),
-    "vs_yesterday": st.column_config.NumberColumn(t("Conv. vs yesterday"), format="percent"),
-    "vs_last_week": st.column_config.NumberColumn(t("Conv. vs last week"), format="percent"),
-    "gmv": st.column_config.NumberColumn(t("GMV"), format="¥%.0f"),
+    "group": st.column_config.TextColumn(N_("Group")),
+    "sessions": st.column_config.NumberColumn(N_("Sessions"), format="%d"),
+    "view_to_cart": st.column_config.NumberColumn(N_("Visit→cart"), format="percent"),
+    "cart_to_order": st.column_config.NumberColumn(N_("Cart→order"), format="percent"),
+    "order_to_pay": st.column_config.NumberColumn(N_("Order→pay"), format="percent"),
+    "session_conversion": st.column_config.NumberColumn(N_("Conversion"), format="percent"),
+    "vs_yesterday": st.column_config.NumberColumn(N_("Conv. vs yesterday"), format="percent"),
+    "vs_last_week": st.column_config.NumberColumn(N_("Conv. vs last week"), format="percent"),
+    "gmv": st.column_config.NumberColumn(N_("GMV"), format="¤%.0f"),
 }
 
 
@@ -166,12 +172,12 @@ def channel_mix_figure(mix: pd.DataFrame, title: str) -> go.Figure:
 
 
 ENGAGEMENT_COLUMNS = {
-    "name": st.column_config.TextColumn(t("Channel")),
-    "sessions": st.column_config.NumberColumn(t("Sessions"), format="%d"),
-    "avg_session_seconds": st.column_config.NumberColumn(t("Time on site (s)"), format="%.0f"),
-    "page_views_per_session": st.column_config.NumberColumn(t("Pages / session"), format="%.1f"),
-    "paid_orders": st.column_config.NumberColumn(t("Paid orders"), format="%d"),
-    "content_conversion": st.column_config.NumberColumn(t("Content conversion"), format="percent"),
+    "name": st.column_config.TextColumn(N_("Channel")),
+    "sessions": st.column_config.NumberColumn(N_("Sessions"), format="%d"),
+    "avg_session_seconds": st.column_config.NumberColumn(N_("Time on site (s)"), format="%.0f"),
+    "page_views_per_session": st.column_config.NumberColumn(N_("Pages / session"), format="%.1f"),
+    "paid_orders": st.column_config.NumberColumn(N_("Paid orders"), format="%d"),
+    "content_conversion": st.column_config.NumberColumn(N_("Content conversion"), format="percent"),
 }
 
 
@@ -200,24 +206,24 @@ def channel_detail_figure(detail: dict, rules, tz: ZoneInfo, title: str) -> go.F
 
 # --- stock ----------------------------------------------------------------------------------
 
-POSITION_WORDS = {"out": t("Out of stock"), "below_safety": t("Below safety"), "below_reorder": t("Below reorder point"),
-                  "ok": t("OK")}
+POSITION_WORDS = {"out": N_("Out of stock"), "below_safety": N_("Below safety"), "below_reorder": N_("Below reorder point"),
+                  "ok": N_("OK")}
 STOCK_COLUMNS = {
     "pair": None,
-    "sku": st.column_config.TextColumn(t("SKU")),
-    "name": st.column_config.TextColumn(t("Product")),
-    "warehouse_id": st.column_config.TextColumn(t("Warehouse")),
-    "state": st.column_config.TextColumn(t("State")),
-    "water_level": st.column_config.ProgressColumn(t("Water level (on hand / reorder point)"), min_value=0.0,
+    "sku": st.column_config.TextColumn(N_("SKU")),
+    "name": st.column_config.TextColumn(N_("Product")),
+    "warehouse_id": st.column_config.TextColumn(N_("Warehouse")),
+    "state": st.column_config.TextColumn(N_("State")),
+    "water_level": st.column_config.ProgressColumn(N_("Water level (on hand / reorder point)"), min_value=0.0,
                                                    max_value=1.0, format="percent"),
-    "on_hand": st.column_config.NumberColumn(t("On hand"), format="%d"),
-    "safety_stock": st.column_config.NumberColumn(t("Safety"), format="%d"),
-    "reorder_point": st.column_config.NumberColumn(t("Reorder point"), format="%d"),
-    "on_order": st.column_config.NumberColumn(t("On order"), format="%d"),
-    "days_of_cover": st.column_config.NumberColumn(t("Days of cover"), format="%.1f"),
-    "sell_through_30d": st.column_config.NumberColumn(t("Sell-through 30d"), format="percent"),
-    "turnover_days": st.column_config.NumberColumn(t("Turnover (days)"), format="%.0f"),
-    "days_since_last_sale": st.column_config.NumberColumn(t("Days since last sale"), format="%.0f"),
+    "on_hand": st.column_config.NumberColumn(N_("On hand"), format="%d"),
+    "safety_stock": st.column_config.NumberColumn(N_("Safety"), format="%d"),
+    "reorder_point": st.column_config.NumberColumn(N_("Reorder point"), format="%d"),
+    "on_order": st.column_config.NumberColumn(N_("On order"), format="%d"),
+    "days_of_cover": st.column_config.NumberColumn(N_("Days of cover"), format="%.1f"),
+    "sell_through_30d": st.column_config.NumberColumn(N_("Sell-through 30d"), format="percent"),
+    "turnover_days": st.column_config.NumberColumn(N_("Turnover (days)"), format="%.0f"),
+    "days_since_last_sale": st.column_config.NumberColumn(N_("Days since last sale"), format="%.0f"),
 }
 
 
@@ -273,8 +279,13 @@ def slow_movers(levels: pd.DataFrame) -> pd.DataFrame:
     return frame[["sku", "name", "warehouse_id", "on_hand", "days_since_last_sale", "turnover_days"]].reset_index(drop=True)
 
 
+REPLENISHMENT_SOURCES = {"purchasing": N_("purchasing"), "action": N_("cockpit action"), "import": N_("import")}
+
+
 def pending_table(pending: pd.DataFrame, tz: ZoneInfo) -> pd.DataFrame:
     frame = pending.assign(
+        source=translated(pending["source"], REPLENISHMENT_SOURCES),
+        created_by=translated(pending["created_by"], REPLENISHMENT_SOURCES),  # the simulated shop's buyers
         expected=pd.to_datetime(pending["expected_ts_utc"], unit="s", utc=True).dt.tz_convert(tz).dt.strftime("%m-%d %H:%M"),
         overdue=pending["is_overdue"].map({True: "⚠ " + t("overdue"), False: ""}),
     )
@@ -319,29 +330,38 @@ def number(value, fmt: str = "{:.2f}") -> str:
 
 
 CAMPAIGN_COLUMNS = {
-    "campaign_id": st.column_config.TextColumn(t("Campaign")),
-    "name": st.column_config.TextColumn(t("Name")),
-    "channel": st.column_config.TextColumn(t("Channel")),
-    "state": st.column_config.TextColumn(t("State")),
-    "status": st.column_config.TextColumn(t("Status")),
-    "spend_today": st.column_config.NumberColumn(t("Spend today"), format="¥%.0f"),
-    "pace": st.column_config.NumberColumn(t("Pace vs budget"), format="percent"),
-    "roi_today": st.column_config.NumberColumn(t("ROI today"), format="%.2f"),
-    "roi_floor": st.column_config.NumberColumn(t("ROI floor"), format="%.2f"),
-    "roi_last_hour": st.column_config.NumberColumn(t("ROI last hour"), format="%.2f"),
+    "campaign_id": st.column_config.TextColumn(N_("Campaign")),
+    "name": st.column_config.TextColumn(N_("Name")),
+    "channel": st.column_config.TextColumn(N_("Channel")),
+    "state": st.column_config.TextColumn(N_("State")),
+    "status": st.column_config.TextColumn(N_("Status")),
+    "spend_today": st.column_config.NumberColumn(N_("Spend today"), format="¤%.0f"),
+    "pace": st.column_config.NumberColumn(N_("Pace vs budget"), format="percent"),
+    "roi_today": st.column_config.NumberColumn(N_("ROI today"), format="%.2f"),
+    "roi_floor": st.column_config.NumberColumn(N_("ROI floor"), format="%.2f"),
+    "roi_last_hour": st.column_config.NumberColumn(N_("ROI last hour"), format="%.2f"),
 }
 CHANNEL_COLUMNS = {
-    "channel": st.column_config.TextColumn(t("Channel")),
+    "channel": st.column_config.TextColumn(N_("Channel")),
     "name": None, "kind": None, "campaigns": None,
-    "clicks": st.column_config.NumberColumn(t("Clicks"), format="%d"),
-    "orders": st.column_config.NumberColumn(t("Orders"), format="%d"),
-    "active_campaigns": st.column_config.NumberColumn(t("Active campaigns"), format="%d"),
-    "daily_budget": st.column_config.NumberColumn(t("Daily budget"), format="¥%.0f"),
-    "spend": st.column_config.NumberColumn(t("Spend"), format="¥%.0f"),
-    "revenue": st.column_config.NumberColumn(t("Revenue"), format="¥%.0f"),
-    "roi": st.column_config.NumberColumn(t("ROI"), format="%.2f"),
-    "roas": st.column_config.NumberColumn(t("ROAS"), format="%.2f"),
+    "clicks": st.column_config.NumberColumn(N_("Clicks"), format="%d"),
+    "orders": st.column_config.NumberColumn(N_("Orders"), format="%d"),
+    "active_campaigns": st.column_config.NumberColumn(N_("Active campaigns"), format="%d"),
+    "daily_budget": st.column_config.NumberColumn(N_("Daily budget"), format="¤%.0f"),
+    "spend": st.column_config.NumberColumn(N_("Spend"), format="¤%.0f"),
+    "revenue": st.column_config.NumberColumn(N_("Revenue"), format="¤%.0f"),
+    "roi": st.column_config.NumberColumn(N_("ROI"), format="%.2f"),
+    "roas": st.column_config.NumberColumn(N_("ROAS"), format="%.2f"),
 }
+
+
+CAMPAIGN_STATUS_WORDS = {"active": N_("active"), "paused": N_("paused")}
+
+
+def translated(codes: pd.Series, words: dict) -> pd.Series:
+    """Codes of ours shown as words in the session's language (`words`: code -> msgid); any
+    other value as it is."""
+    return codes.map(lambda code: t(words[code]) if code in words else code)
 
 
 def campaign_table(pacing: pd.DataFrame, last_hour: pd.DataFrame, level_of: dict[str, str]) -> pd.DataFrame:
@@ -349,6 +369,7 @@ def campaign_table(pacing: pd.DataFrame, last_hour: pd.DataFrame, level_of: dict
     frame = pacing.merge(last_hour[["campaign_id", "roi"]].rename(columns={"roi": "roi_last_hour"}), on="campaign_id",
                          how="left")
     frame = frame.assign(state=_state_words(frame["campaign_id"], level_of),
+                         status=translated(frame["status"], CAMPAIGN_STATUS_WORDS),
                          _rank=frame["campaign_id"].map(lambda c: -{"critical": 2, "warn": 1}.get(level_of.get(c), 0)))
     frame = frame.sort_values(["_rank", "below_floor", "roi_today"], ascending=[True, False, True], kind="stable")
     return frame[list(CAMPAIGN_COLUMNS)].reset_index(drop=True)
@@ -360,7 +381,8 @@ def channel_roi_figure(channels: pd.DataFrame, title: str) -> go.Figure:
     figure = go.Figure(go.Bar(x=frame["roi"], y=frame["channel"], orientation="h", marker_color=colours,
                               text=[number(v) for v in frame["roi"]], textposition="outside",
                               customdata=np.stack([frame["spend"], frame["roas"]], axis=-1) if len(frame) else None,
-                              hovertemplate="ROI %{x:.2f}<br>spend ¥%{customdata[0]:,.0f}<br>ROAS %{customdata[1]:.2f}"))
+                              hovertemplate="ROI %{x:.2f}<br>" + t("spend") + " " + i18n.currency_symbol().replace("%", "%%")
+                              + "%{customdata[0]:,.0f}<br>ROAS %{customdata[1]:.2f}"))
     figure.add_vline(x=0, line_color="#8b8d98", line_width=1)
     return _layout(figure, title)
 
@@ -377,7 +399,7 @@ def pacing_figure(curves: pd.DataFrame, pacing: pd.DataFrame, tz: ZoneInfo, titl
                                     line={"color": colour, "width": 2}, hovertext=names.get(campaign_id)))
         figure.add_trace(go.Scatter(x=x, y=frame["budget_line"], mode="lines", showlegend=False, legendgroup=campaign_id,
                                     line={"color": colour, "width": 1, "dash": "dot"}, hoverinfo="skip"))
-    figure.update_yaxes(tickprefix="¥")
+    figure.update_yaxes(tickprefix=i18n.currency_symbol())
     return _layout(figure, title)
 
 
@@ -404,7 +426,7 @@ def campaign_roi_figure(detail: dict, row: pd.Series, rules, tz: ZoneInfo, title
     add_action_markers(figure, detail["markers"], tz)
     figure.update_layout(barmode="group")
     figure.update_yaxes(title=t("ROI"), row=1, col=1)
-    figure.update_yaxes(title="¥", row=2, col=1)
+    figure.update_yaxes(title=i18n.currency_symbol(), row=2, col=1)
     return _layout(figure, title, height=460)
 
 # --- alerts and audit -----------------------------------------------------------------------
@@ -447,17 +469,17 @@ def alert_line(row, tz: ZoneInfo) -> str:
         notes.append(t("acknowledged"))
     if row.snoozed:
         notes.append(t("snoozed until {time}", time=local_time(row.snoozed_until_minute * 60, tz)))
-    return f"{level_badge(row.level)} {html.escape(row.message)}<br><small>{' · '.join(notes)}</small>"
+    return f"{level_badge(row.level)} {html.escape(alert_text(row))}<br><small>{' · '.join(notes)}</small>"
 
 
-RECENT_ALERT_COLUMNS = {"opened": t("Opened"), "resolved": t("Resolved"), "level": t("Level"), "status": t("Status"),
-                        "rule_name": t("Rule"), "entity_id": t("Entity"), "message": t("Message")}
-AUDIT_COLUMNS = {"when": t("When"), "actor": t("Who"), "how": t("How"), "verb": t("Action"), "entity_kind": t("On"),
-                 "entity_id": t("Entity"), "result": t("Result"), "message": t("Message"),
-                 "before_json": t("Before"), "after_json": t("After")}
-PENDING_COLUMNS = {"replenishment_id": t("Order"), "sku": t("SKU"), "warehouse_id": t("Warehouse"),
-                   "qty": st.column_config.NumberColumn(t("Qty"), format="%d"), "expected": t("Expected"),
-                   "overdue": t("Overdue"), "source": t("Source"), "created_by": t("Created by")}
+RECENT_ALERT_COLUMNS = {"opened": N_("Opened"), "resolved": N_("Resolved"), "level": N_("Level"), "status": N_("Status"),
+                        "rule_name": N_("Rule"), "entity_id": N_("Entity"), "message": N_("Message")}
+AUDIT_COLUMNS = {"when": N_("When"), "actor": N_("Who"), "how": N_("How"), "verb": N_("Action"), "entity_kind": N_("On"),
+                 "entity_id": N_("Entity"), "result": N_("Result"), "message": N_("Message"),
+                 "before_json": N_("Before"), "after_json": N_("After")}
+PENDING_COLUMNS = {"replenishment_id": N_("Order"), "sku": N_("SKU"), "warehouse_id": N_("Warehouse"),
+                   "qty": st.column_config.NumberColumn(N_("Qty"), format="%d"), "expected": N_("Expected"),
+                   "overdue": N_("Overdue"), "source": N_("Source"), "created_by": N_("Created by")}
 
 
 def recent_alert_table(frame: pd.DataFrame, tz: ZoneInfo) -> pd.DataFrame:
@@ -465,7 +487,10 @@ def recent_alert_table(frame: pd.DataFrame, tz: ZoneInfo) -> pd.DataFrame:
         stamps = pd.to_datetime(minutes.astype("float64") * 60, unit="s", utc=True).dt.tz_convert(tz)
         return stamps.dt.strftime("%m-%d %H:%M").fillna("")
 
-    table = frame.assign(opened=when(frame["opened_minute"]), resolved=when(frame["resolved_minute"]))
+    table = frame.assign(opened=when(frame["opened_minute"]), resolved=when(frame["resolved_minute"]),
+                         message=alert_texts(frame), level=translated(frame["level"], LEVEL_WORDS),
+                         status=translated(frame["status"], alerts.STATUS_WORDS),
+                         rule_name=frame["rule_name"].map(alerts.rule_name))
     return table[["opened", "resolved", "level", "status", "rule_name", "entity_id", "message"]]
 
 
@@ -476,16 +501,20 @@ def audit_table(audit: pd.DataFrame, tz: ZoneInfo, verbs, actors) -> pd.DataFram
     if actors:
         frame = frame[frame["actor"].isin(actors)]
     when = pd.to_datetime(frame["ts_utc"], unit="s", utc=True).dt.tz_convert(tz).dt.strftime("%Y-%m-%d %H:%M:%S")
-    frame = frame.assign(when=when, how=frame["automatic"].map({True: t("automatic"), False: t("manual")}))
+    # In this session's language; actions audited before message_args was kept show their English text.
+    args = frame["message_args"] if "message_args" in frame.columns else [None] * len(frame)
+    message = [i18n.said(stored_message(text, stored)) for text, stored in zip(frame["message"], args)]
+    frame = frame.assign(when=when, how=frame["automatic"].map({True: t("automatic"), False: t("manual")}),
+                         message=message)
     return frame[["when", "actor", "how", "verb", "entity_kind", "entity_id", "result", "message", "before_json",
                   "after_json"]]
 
 
-NOTIFICATION_TABLE_COLUMNS = {"created": t("Created"), "channel": t("Channel"), "level": t("Level"),
-                              "subject": t("Message"), "alert_count": st.column_config.NumberColumn(t("Alerts"),
+NOTIFICATION_TABLE_COLUMNS = {"created": N_("Created"), "channel": N_("Channel"), "level": N_("Level"),
+                              "subject": N_("Message"), "alert_count": st.column_config.NumberColumn(N_("Alerts"),
                                                                                                     format="%d"),
-                              "status": t("Status"), "attempts": st.column_config.NumberColumn(t("Tries"), format="%d"),
-                              "outcome": t("Outcome")}
+                              "status": N_("Status"), "attempts": st.column_config.NumberColumn(N_("Tries"), format="%d"),
+                              "outcome": N_("Outcome")}
 
 
 def notification_table(frame: pd.DataFrame, tz: ZoneInfo) -> pd.DataFrame:
@@ -571,8 +600,24 @@ def anomaly_figure(series: pd.DataFrame, tz, title: str) -> go.Figure:
     return _layout(figure, title, height=320)
 
 
+SERIES_KINDS = {"category": N_("Category"), "sku": N_("Top SKU")}
+# What an anomaly's "what moved" table lists: return reasons and visitor types (channels are the shop's).
+MOVED_WORDS = {"quality": N_("Quality"), "transport_damage": N_("Transport damage"), "size_fit": N_("Size / fit"),
+               "changed_mind": N_("Changed mind"), "other": N_("Other"), "new": N_("New visitors"),
+               "returning": N_("Returning visitors")}
+
+
+def series_label(series: tuple[str, str]) -> str:
+    """(kind, key) of a forecast series as its picker shows it: "Category: Beauty"."""
+    kind, key = series
+    return f"{t(SERIES_KINDS[kind]) if kind in SERIES_KINDS else kind}: {key}"
+
+
 def forecast_scores_table(scores: pd.DataFrame) -> pd.DataFrame:
     table = scores[["kind", "key", "model", "mase", "baseline_mase", "mape", "beats_baseline", "verdict"]].copy()
+    for name in ("model", "verdict"):  # the models' Phrases, in this session's language
+        table[name] = table[name].map(i18n.say)
+    table["kind"] = translated(table["kind"], SERIES_KINDS)
     table.columns = [t("Kind"), t("Series"), t("Model"), t("MASE"), t("Seasonal naive MASE"), t("MAPE"),
                      t("Beats naive"), t("Verdict")]
     return table
@@ -591,10 +636,11 @@ def anomaly_alert_line(row, tz: ZoneInfo) -> str:
         notes.append(t("resolved {time}", time=local_time(row.resolved_minute * 60, tz)))
     else:
         notes.append(t(row.status))
-    return f"{level_badge(row.level)} {html.escape(row.message)}<br><small>{' · '.join(notes)}</small>"
+    return f"{level_badge(row.level)} {html.escape(alert_text(row))}<br><small>{' · '.join(notes)}</small>"
 
 
 def moved_table(explanation: pd.DataFrame) -> pd.DataFrame:
     table = explanation.head(6).copy()
+    table[table.columns[0]] = translated(table[table.columns[0]], MOVED_WORDS)
     table.columns = [t("Value"), t("Expected"), t("In the window"), t("Change"), t("Share of the change")]
     return table

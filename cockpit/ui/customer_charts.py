@@ -11,7 +11,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from cockpit.ui.charts import _layout
-from cockpit.ui.i18n import t
+from cockpit.ui import i18n
+from cockpit.ui.i18n import N_, t
 from models import rfm
 
 CUSTOMER_PAGE = "/customer"
@@ -36,9 +37,7 @@ def customer_link(customer_id) -> str:
 
 
 def money(value, digits: int = 0) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"¥{value:,.{digits}f}"
+    return i18n.money(value, digits)
 
 
 def day_text(day: int) -> str:
@@ -49,7 +48,7 @@ def local_stamp(ts_utc: pd.Series, tz: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") ->
     return pd.to_datetime(ts_utc.astype("int64"), unit="s", utc=True).dt.tz_convert(tz).dt.strftime(fmt)
 
 
-CUSTOMER_LINK = st.column_config.LinkColumn(t("Customer"), display_text=r"id=(\d+)")
+CUSTOMER_LINK = st.column_config.LinkColumn(N_("Customer"), display_text=r"id=(\d+)")
 
 
 def fit_caption(fit: dict | None, tz: ZoneInfo, minutes: int) -> str:
@@ -60,7 +59,7 @@ def fit_caption(fit: dict | None, tz: ZoneInfo, minutes: int) -> str:
     text = t("{n:,} customers scored as of {day} (the last complete day) at {when} ({tz}), every {minutes} min.",
              n=int(fit["customers"]), day=day_text(fit["as_of_day"]), when=when, tz=tz.key, minutes=minutes)
     if fit.get("error"):
-        return text + " " + t("CLV not computed yet: {reason}", reason=fit["error"])
+        return text + " " + t("CLV not computed yet: {reason}", reason=i18n.say(fit["error"]))
     p = fit["params"]
     return text + " " + t("CLV: BG/NBD (r {r:.2f}, α {alpha:.2f}, a {a:.3g}, b {b:.3g}) × Gamma-Gamma (p {p:.2f}, "
                           "q {q:.2f}, v {v:.0f}), next {weeks} weeks, discounted {rate:.0%} a year.",
@@ -71,33 +70,33 @@ def fit_caption(fit: dict | None, tz: ZoneInfo, minutes: int) -> str:
 
 SUMMARY_COLUMNS = {
     "segment": None,
-    "label": st.column_config.TextColumn(t("Segment")),
-    "customers": st.column_config.NumberColumn(t("Customers"), format="localized"),
+    "label": st.column_config.TextColumn(N_("Segment")),
+    "customers": st.column_config.NumberColumn(N_("Customers"), format="localized"),
     "share": None,  # the chart beside the table shows the shares
-    "monetary": st.column_config.NumberColumn(t("Spend so far"), format="yen"),
+    "monetary": st.column_config.NumberColumn(N_("Spend so far"), format="yen"),
     "monetary_per_customer": None,
-    "clv": st.column_config.NumberColumn(t("CLV"), format="yen"),
-    "clv_per_customer": st.column_config.NumberColumn(t("CLV / customer"), format="yen"),
-    "p_alive": st.column_config.NumberColumn(t("P(alive)"), format="percent"),
+    "clv": st.column_config.NumberColumn(N_("CLV"), format="yen"),
+    "clv_per_customer": st.column_config.NumberColumn(N_("CLV / customer"), format="yen"),
+    "p_alive": st.column_config.NumberColumn(N_("P(alive)"), format="percent"),
 }
 SCORE_COLUMNS = {
     "customer": CUSTOMER_LINK,
-    "segment": st.column_config.TextColumn(t("Segment")),
-    "clv": st.column_config.NumberColumn(t("CLV"), format="yen"),
-    "p_alive": st.column_config.NumberColumn(t("P(alive)"), format="percent"),
-    "monetary": st.column_config.NumberColumn(t("Spend so far"), format="yen"),
-    "frequency": st.column_config.NumberColumn(t("Orders"), format="%d"),
-    "recency_days": st.column_config.NumberColumn(t("Days since last order"), format="%d"),
-    "expected_purchases": st.column_config.NumberColumn(t("Expected orders, 12 months"), format="%.1f"),
+    "segment": st.column_config.TextColumn(N_("Segment")),
+    "clv": st.column_config.NumberColumn(N_("CLV"), format="yen"),
+    "p_alive": st.column_config.NumberColumn(N_("P(alive)"), format="percent"),
+    "monetary": st.column_config.NumberColumn(N_("Spend so far"), format="yen"),
+    "frequency": st.column_config.NumberColumn(N_("Orders"), format="%d"),
+    "recency_days": st.column_config.NumberColumn(N_("Days since last order"), format="%d"),
+    "expected_purchases": st.column_config.NumberColumn(N_("Expected orders, 12 months"), format="%.1f"),
 }
 CAC_COLUMNS = {
     "channel": None,
-    "name": st.column_config.TextColumn(t("Channel")),
-    "kind": st.column_config.TextColumn(t("Kind")),
-    "spend": st.column_config.NumberColumn(t("Ad spend"), format="yen"),
-    "new_customers": st.column_config.NumberColumn(t("New customers"), format="localized"),
-    "cac": st.column_config.TextColumn(t("Acquisition cost"),
-                                       help=t("Ad spend over the new customers the channel brought (customers "
+    "name": st.column_config.TextColumn(N_("Channel")),
+    "kind": st.column_config.TextColumn(N_("Kind")),
+    "spend": st.column_config.NumberColumn(N_("Ad spend"), format="yen"),
+    "new_customers": st.column_config.NumberColumn(N_("New customers"), format="localized"),
+    "cac": st.column_config.TextColumn(N_("Acquisition cost"),
+                                       help=N_("Ad spend over the new customers the channel brought (customers "
                                               "registered in the window, by their acquisition channel).")),
 }
 
@@ -158,7 +157,7 @@ def clv_figure(scores: pd.DataFrame, title: str) -> go.Figure:
     values = scores[column].dropna()
     cap = float(values.quantile(0.99)) if len(values) else 0.0
     figure = go.Figure(go.Histogram(x=values.clip(upper=cap), nbinsx=40, marker_color="#3e63dd"))
-    figure.update_xaxes(tickprefix="¥", title=t("CLV, next 12 months") if column == "clv" else t("Spend so far"))
+    figure.update_xaxes(tickprefix=i18n.currency_symbol(), title=t("CLV, next 12 months") if column == "clv" else t("Spend so far"))
     figure.update_yaxes(title=t("customers"))
     return _layout(figure, title + " " + t("(the top 1% in the last bar)"), height=340)
 
@@ -189,7 +188,7 @@ def new_returning_figure(mix: pd.DataFrame, title: str) -> go.Figure:
     figure.add_bar(x=mix["day"], y=mix["returning_gmv"], name=t("Returning customers"), marker_color="#3e63dd")
     figure.add_bar(x=mix["day"], y=mix["new_gmv"], name=t("New customers"), marker_color="#f5a524")
     figure.update_layout(barmode="stack")
-    figure.update_yaxes(tickprefix="¥")
+    figure.update_yaxes(tickprefix=i18n.currency_symbol())
     return _layout(figure, title, height=320)
 
 
@@ -202,18 +201,18 @@ def private_share_figure(mix: pd.DataFrame, title: str) -> go.Figure:
 
 # --- Customer 360 -------------------------------------------------------------------------------
 
-ORDER_COLUMNS = {"placed": t("Placed"), "order_id": st.column_config.NumberColumn(t("Order"), format="%d"),
-                 "channel": t("Channel"), "campaign_id": t("Campaign"), "status": t("Status"),
-                 "amount": st.column_config.NumberColumn(t("Amount"), format="¥%.2f"),
-                 "discount": st.column_config.NumberColumn(t("Discount"), format="¥%.2f"),
-                 "items": st.column_config.NumberColumn(t("Items"), format="%d"), "skus": t("SKUs")}
-HISTORY_COLUMNS = {"day": t("As of"), "segment": t("Segment"),
-                   "clv": st.column_config.NumberColumn(t("CLV"), format="yen"),
-                   "p_alive": st.column_config.NumberColumn(t("P(alive)"), format="percent"),
-                   "rfm_code": t("R F M"),
-                   "recency_days": st.column_config.NumberColumn(t("Days since last order"), format="%d"),
-                   "frequency": st.column_config.NumberColumn(t("Orders"), format="%d"),
-                   "monetary": st.column_config.NumberColumn(t("Spend so far"), format="yen")}
+ORDER_COLUMNS = {"placed": N_("Placed"), "order_id": st.column_config.NumberColumn(N_("Order"), format="%d"),
+                 "channel": N_("Channel"), "campaign_id": N_("Campaign"), "status": N_("Status"),
+                 "amount": st.column_config.NumberColumn(N_("Amount"), format="¤%.2f"),
+                 "discount": st.column_config.NumberColumn(N_("Discount"), format="¤%.2f"),
+                 "items": st.column_config.NumberColumn(N_("Items"), format="%d"), "skus": N_("SKUs")}
+HISTORY_COLUMNS = {"day": N_("As of"), "segment": N_("Segment"),
+                   "clv": st.column_config.NumberColumn(N_("CLV"), format="yen"),
+                   "p_alive": st.column_config.NumberColumn(N_("P(alive)"), format="percent"),
+                   "rfm_code": N_("R F M"),
+                   "recency_days": st.column_config.NumberColumn(N_("Days since last order"), format="%d"),
+                   "frequency": st.column_config.NumberColumn(N_("Orders"), format="%d"),
+                   "monetary": st.column_config.NumberColumn(N_("Spend so far"), format="yen")}
 
 
 def orders_table(orders: pd.DataFrame, tz: ZoneInfo) -> pd.DataFrame:
@@ -267,13 +266,13 @@ def effect_figure(report, title: str) -> go.Figure:
         mde = report.readouts[0].minimum_detectable_effect * scale
         figure.add_vline(x=mde, line_dash="dot", line_color="#30a46c", annotation_text=t("effect worth detecting"),
                          annotation_position="top")
-    figure.update_xaxes(title=t("difference in conversion (points)") if conversion else t("difference in revenue per user (¥)"),
+    figure.update_xaxes(title=t("difference in conversion (points)") if conversion else t("difference in revenue per user ({currency})", currency=i18n.currency_symbol()),
                         zeroline=False)
     return _layout(figure, title, height=200)
 
 
-ARM_COLUMNS = {"arm": t("Arm"), "users": st.column_config.NumberColumn(t("Users"), format="%d"),
-               "converters": st.column_config.NumberColumn(t("Bought"), format="%d"),
-               "conversion": st.column_config.NumberColumn(t("Conversion"), format="percent"),
+ARM_COLUMNS = {"arm": N_("Arm"), "users": st.column_config.NumberColumn(N_("Users"), format="%d"),
+               "converters": st.column_config.NumberColumn(N_("Bought"), format="%d"),
+               "conversion": st.column_config.NumberColumn(N_("Conversion"), format="percent"),
                "revenue": None,
-               "revenue_per_user": st.column_config.NumberColumn(t("Revenue per user"), format="¥%.2f")}
+               "revenue_per_user": st.column_config.NumberColumn(N_("Revenue per user"), format="¤%.2f")}

@@ -8,17 +8,17 @@ import pandas as pd
 import streamlit as st
 
 from cockpit.ui import exports
-from cockpit.ui.i18n import t
+from cockpit.ui.i18n import N_, say, t
 
 EFFECT_COLUMNS = {
-    "metric": t("Metric"),
-    "post_hours": st.column_config.NumberColumn(t("Hours measured"), format="%d"),
-    "actual": st.column_config.NumberColumn(t("Actual"), format="%.1f"),
-    "counterfactual": st.column_config.NumberColumn(t("Without the action"), format="%.1f",
-                                                    help=t("Forecast from the history before the action")),
-    "effect": st.column_config.NumberColumn(t("Effect"), format="%+.1f"),
-    "lower": st.column_config.NumberColumn(t("95% from"), format="%+.1f"),
-    "upper": st.column_config.NumberColumn(t("95% to"), format="%+.1f"),
+    "metric": N_("Metric"),
+    "post_hours": st.column_config.NumberColumn(N_("Hours measured"), format="%d"),
+    "actual": st.column_config.NumberColumn(N_("Actual"), format="%.1f"),
+    "counterfactual": st.column_config.NumberColumn(N_("Without the action"), format="%.1f",
+                                                    help=N_("Forecast from the history before the action")),
+    "effect": st.column_config.NumberColumn(N_("Effect"), format="%+.1f"),
+    "lower": st.column_config.NumberColumn(N_("95% from"), format="%+.1f"),
+    "upper": st.column_config.NumberColumn(N_("95% to"), format="%+.1f"),
 }
 
 
@@ -46,7 +46,7 @@ def render_effect(effects: pd.DataFrame) -> None:
     if effects.empty:
         st.caption(t("This action is no longer in the audit log."))
         return
-    verdict = str(effects["verdict"].iloc[0])
+    verdict = say(effects["verdict"].iloc[0])
     significant = ((effects["lower"] > 0) | (effects["upper"] < 0)).any()
     (st.success if significant else st.info)(verdict)
     if effects["post_hours"].max() > 0 and effects["effect"].notna().any():

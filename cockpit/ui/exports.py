@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from cockpit.ui import shell
-from cockpit.ui.i18n import t
+from cockpit.ui.i18n import currency_symbol, t
 
 CSV_MIME = "text/csv"
 EXCEL_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -69,11 +69,44 @@ def download_buttons(data, name: str, column_config: dict | None = None, contain
                          on_click="ignore", key=f"export_xlsx_{name}")
 
 
+TRANSLATED_KEYS = ("label", "help", "display_text")  # the words of a column config a reader sees
+
+
+def localized_columns(column_config: dict | None) -> dict | None:
+    """The column config in this session's language: labels, help and link texts (msgids, most
+    of them marked with N_ where the config is defined) through t(), and money formats written
+    with ¤ given the shop currency's symbol as the language writes it."""
+    if not column_config:
+        return column_config
+    shown = {}
+    for column, config in column_config.items():
+        if isinstance(config, str):
+            config = t(config)
+        elif isinstance(config, dict):
+            config = {**config, **{key: t(config[key]) for key in TRANSLATED_KEYS if isinstance(config.get(key), str)}}
+            if isinstance(config.get("type_config"), dict):
+                config["type_config"] = _localized_type_config(config["type_config"])
+        shown[column] = config
+    return shown
+
+
+def _localized_type_config(type_config: dict) -> dict:
+    out = dict(type_config)
+    for key in ("display_text",):
+        if isinstance(out.get(key), str):
+            out[key] = t(out[key])
+    if isinstance(out.get("format"), str) and "¤" in out["format"]:
+        out["format"] = out["format"].replace("¤", currency_symbol().replace("%", "%%"))
+    return out
+
+
 def table(data, *, name: str, container=None, **dataframe_args):
     """st.dataframe(data, **dataframe_args) with its CSV and Excel downloads below it; `name`
-    names the files (and keys the buttons: unique per page). Returns st.dataframe's value
-    (the selection event of a selectable table)."""
+    names the files (and keys the buttons: unique per page). Labels are translated here (see
+    localized_columns). Returns st.dataframe's value (the selection event of a selectable table)."""
     where = container or st
+    if dataframe_args.get("column_config"):
+        dataframe_args["column_config"] = localized_columns(dataframe_args["column_config"])
     shown = where.dataframe(data, **dataframe_args)
     download_buttons(data, name, dataframe_args.get("column_config"), container)
     return shown

@@ -8,6 +8,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from cockpit import i18n
 from cockpit.i18n import LANGUAGE_NAMES, LANGUAGES, N_  # noqa: F401 (re-exported for the UI)
+from models.phrases import Phrase
 
 LANG_KEY = "ui_language"  # the session's language; the sign-in gate sets it from the user's choice
 
@@ -33,6 +34,12 @@ def t(text: str, lang: str | None = None, **values) -> str:
 def say(text) -> str:
     """A models.phrases.Phrase (or str) in this session's language."""
     return i18n.say(text, language())
+
+
+def said(text) -> str:
+    """A models.phrases.Phrase in this session's language; plain text as it is (data, or a message
+    stored before its phrase was kept), never looked up as a msgid."""
+    return i18n.say(text, language()) if isinstance(text, Phrase) else str(text)
 
 
 def money(value, digits: int = 0) -> str:

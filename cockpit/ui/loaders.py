@@ -375,11 +375,12 @@ def weekly_report(db_url: str, week_start_day: int, created_ts: int) -> dict | N
         return report.stored_report(conn, week_start_day)
 
 
-def build_weekly_report(db_url: str, week_start_day: int, actor: str):
-    """Build and store a week's report now (not cached); raises report.ReportError."""
+def build_weekly_report(db_url: str, week_start_day: int, actor: str, lang: str | None = None):
+    """Build and store a week's report now in `lang` (None: COCKPIT_LANG; not cached); raises
+    report.ReportError."""
     from cockpit import report
 
-    built = report.write_report(get_engine(db_url), week_start_day, settings(), created_by=actor)
+    built = report.write_report(get_engine(db_url), week_start_day, settings(), created_by=actor, lang=lang)
     st.cache_data.clear()
     return built
 

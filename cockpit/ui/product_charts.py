@@ -11,9 +11,11 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from cockpit.ui.charts import POSITION_WORDS, _layout
+from cockpit import alerts as alert_rules
+from cockpit.ui.charts import POSITION_WORDS, _layout, translated
 from cockpit.ui.customer_charts import local_stamp, money
-from cockpit.ui.i18n import t
+from cockpit.ui.i18n import N_, t
+from cockpit.ui.widgets import LEVEL_WORDS, alert_texts
 from models.product import GROUP_ORDER
 
 PRODUCT_PAGE = "/product"
@@ -28,7 +30,7 @@ def product_url(sku: str) -> str:
 
 
 # A table column of product_url()s shown as the SKU itself.
-SKU_LINK = st.column_config.LinkColumn(t("SKU"), display_text=r"sku=(.+)$")
+SKU_LINK = st.column_config.LinkColumn(N_("SKU"), display_text=r"sku=(.+)$")
 
 
 def with_product_links(frame: pd.DataFrame, column: str = "sku") -> pd.DataFrame:
@@ -74,12 +76,14 @@ def stock_table(stock: pd.DataFrame) -> pd.DataFrame:
         t("On order"): stock["on_order"],
         t("Units/day (7 d)"): stock["daily_velocity"].round(1),
         t("Days of cover"): stock["days_of_cover"].map(lambda d: "∞" if math.isinf(d) else f"{d:.1f}"),
-        t("Water level"): stock["level_position"].map(lambda p: POSITION_WORDS.get(p, p)),
+        t("Water level"): stock["level_position"].map(lambda p: t(POSITION_WORDS[p]) if p in POSITION_WORDS else p),
         t("Open"): "/stock-levels?sku=" + stock["sku"].map(lambda s: quote(s, safe="")) + "&wh=" + stock["warehouse_id"],
     })
 
 
-STOCK_COLUMNS = {t("Open"): st.column_config.LinkColumn(t("Open"), display_text=t("stock page"))}
+def stock_columns() -> dict:
+    """The stock table's link column, keyed by its translated name (stock_table names it so)."""
+    return {t("Open"): st.column_config.LinkColumn(t("Open"), display_text=t("stock page"))}
 
 
 def stock_figure(stock: pd.DataFrame) -> go.Figure:
@@ -164,9 +168,11 @@ def alerts_table(alerts: pd.DataFrame, tz: ZoneInfo) -> pd.DataFrame:
     resolved = alerts["resolved_minute"].map(
         lambda m: "" if pd.isna(m) else pd.Timestamp(int(m) * 60, unit="s", tz="UTC").tz_convert(tz).strftime(
             "%Y-%m-%d %H:%M"))
-    return pd.DataFrame({t("Opened"): opened, t("Resolved"): resolved, t("Level"): alerts["level"],
-                         t("Rule"): alerts["rule_name"], t("Entity"): alerts["entity_id"],
-                         t("Status"): alerts["status"], t("Message"): alerts["message"]})
+    return pd.DataFrame({t("Opened"): opened, t("Resolved"): resolved,
+                         t("Level"): translated(alerts["level"], LEVEL_WORDS),
+                         t("Rule"): alerts["rule_name"].map(alert_rules.rule_name), t("Entity"): alerts["entity_id"],
+                         t("Status"): translated(alerts["status"], alert_rules.STATUS_WORDS),
+                         t("Message"): alert_texts(alerts)})
 
 
 def tiles(value: dict) -> list[tuple[str, str]]:

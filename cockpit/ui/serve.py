@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> None:
     # swaps the classes cached values are made of (st.cache_data then fails to copy them).
     if not any(option.startswith("--server.fileWatcherType") for option in options):
         options = ["--server.fileWatcherType", "none", *options]
+    # The operations team gets no developer toolbar ("Deploy", always in English): only the menu.
+    if not any(option.startswith("--client.toolbarMode") for option in options):
+        options = ["--client.toolbarMode", "minimal", *options]
     # Beside the server's start, not before it: the health check answers as soon as it can.
     threading.Thread(target=prewarm, name="cockpit-prewarm", daemon=True).start()
     cli.main(args=["run", str(APP), *options], prog_name="streamlit")

@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots
 
 from cockpit.ui.charts import _layout
 from cockpit.ui.customer_charts import customer_url
-from cockpit.ui.i18n import t
+from cockpit.ui.i18n import N_, t
 from models.service import RepurchaseComparison
 
 REASONS = {"where_is_my_order": "Where is my order", "late_delivery": "Late delivery",
@@ -101,7 +101,7 @@ def breakdown_table(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
 
 
 CONTACT_COLUMNS = {
-    t("Customer"): st.column_config.LinkColumn(t("Customer"), display_text=r"id=(\d+)"),
+    N_("Customer"): st.column_config.LinkColumn(N_("Customer"), display_text=r"id=(\d+)"),
 }
 
 

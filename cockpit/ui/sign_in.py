@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import replace
 
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
@@ -14,7 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from cockpit import auth
 from cockpit.db.engine import get_engine
 from cockpit.ui import loaders, shell
-from cockpit.ui.i18n import t
+from cockpit.ui import i18n
+from cockpit.ui.i18n import LANGUAGE_NAMES, LANGUAGES, say, t
 
 log = logging.getLogger(__name__)
 SESSION = "auth_session"  # the session token; the database keeps only its hash
@@ -96,7 +98,18 @@ def _check(settings) -> auth.Principal | None:
         return None
     st.session_state[shell.PRINCIPAL] = principal
     st.session_state[CHECKED] = now
+    _adopt_language(principal, settings)
     return principal
+
+
+def _adopt_language(principal: auth.Principal | None, settings) -> None:
+    """The session speaks the signed-in user's remembered language; a wall screen speaks
+    COCKPIT_LANG (or its URL's ?lang=); anyone else keeps what they picked, else COCKPIT_LANG."""
+    if shell.is_wall():
+        wanted = st.query_params.get("lang")
+        i18n.set_language(wanted if wanted in LANGUAGES else settings.language)
+    elif principal is not None and principal.language in LANGUAGES:
+        i18n.set_language(principal.language)
 
 
 def gate() -> auth.Principal | None:
@@ -130,7 +143,7 @@ def _form(settings) -> None:
         result = auth.sign_in(conn, username, password, time.time(), settings.session_hours)
     if not result.ok:
         with middle:
-            st.error(t(result.message))
+            st.error(say(result.message))
         return
     st.session_state[SESSION] = result.token
     st.session_state[shell.PRINCIPAL] = result.principal
@@ -140,6 +153,7 @@ def _form(settings) -> None:
 
 def _form_fields() -> tuple[bool, str, str]:
     st.title(t("Operations cockpit"))
+    _language_switch(st, remember=False)
     ended = st.session_state.pop(ENDED, None)
     if ended:
         st.info(ended)
@@ -172,7 +186,27 @@ def _sign_out() -> None:
 def _sidebar(principal: auth.Principal) -> None:
     box = st.sidebar.container(border=True)
     box.markdown(t("Signed in as **{name}** · {role}", name=principal.name, role=t(principal.role)))
+    _language_switch(box, remember=principal.kind != "display")
     box.button(t("Sign out"), key="auth_sign_out", on_click=_sign_out, width="stretch")
+
+
+def _language_switch(where, remember: bool) -> None:
+    """English / 简体中文. A signed-in user's choice is kept with their account, so every later
+    session (another browser, tomorrow) opens in it."""
+    def switch():
+        chosen = st.session_state.get("ui_language_switch")
+        if chosen not in LANGUAGES:
+            return
+        i18n.set_language(chosen)
+        known = shell.principal()
+        if remember and known is not None:
+            with get_engine(loaders.settings().db_url).begin() as conn:
+                auth.set_language(conn, known.name, chosen, time.time())
+            st.session_state[shell.PRINCIPAL] = replace(known, language=chosen)
+
+    st.session_state["ui_language_switch"] = i18n.language()
+    where.segmented_control(t("Language"), LANGUAGES, format_func=LANGUAGE_NAMES.get, key="ui_language_switch",
+                            on_change=switch, label_visibility="collapsed")
 
 
 def _watch() -> None:

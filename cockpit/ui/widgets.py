@@ -8,19 +8,32 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from cockpit import alerts
 from cockpit.panels import PanelState
 from cockpit.timebuckets import datetime_of_minute
 from cockpit.ui import shell
-from cockpit.ui.i18n import t
+from cockpit.ui.i18n import language, say, t
 from cockpit.ui import loaders
 from cockpit.ui.loaders import Freshness, Loaded
 
 LEVEL_HEX = {"critical": "#e5484d", "warn": "#f5a524", "ok": "#30a46c", "no_data": "#8b8d98", "no_rule": "#8b8d98"}
 LEVEL_WORDS = {"critical": "Critical", "warn": "Warning", "ok": "OK", "no_data": "No data", "no_rule": "No rule"}
+
+
+def alert_text(row) -> str:
+    """An alert row's message (alerts.ALERT_COLUMNS) in this session's language; alerts from
+    before message_args was stored show the text they were written with."""
+    return alerts.shown_message(row.message, getattr(row, "message_args", None), language())
+
+
+def alert_texts(frame: pd.DataFrame) -> pd.Series:
+    """alert_text of every row of an alerts frame, on its index."""
+    return alerts.shown_messages(frame, language())
 
 
 def level_badge(level: str) -> str:
@@ -116,7 +129,7 @@ def state_tile(label: str, value: str, state: PanelState | None, *, delta: str |
     level = state.level if state is not None else "no_rule"
     with st.container(border=True):
         st.markdown(level_badge(level), unsafe_allow_html=True,
-                    help=state.threshold_text() if state is not None and state.rules else None)
+                    help=state.threshold_text(language()) if state is not None and state.rules else None)
         st.metric(label, value, delta, delta_color="inverse" if inverse else "normal", help=help_text,
                   delta_description=delta_note)
         if spark:
@@ -192,7 +205,7 @@ def add_action_markers(figure: go.Figure, markers: pd.DataFrame, tz: ZoneInfo) -
     for row in markers.itertuples():
         when = pd.Timestamp(int(row.ts_utc), unit="s", tz="UTC").tz_convert(tz)
         figure.add_vline(x=when, line_dash="dot", line_color="#6e56cf", line_width=1)
-        figure.add_annotation(x=when, y=1, yref="paper", text=(t("auto") + ": " if row.automatic else "") + row.label,
+        figure.add_annotation(x=when, y=1, yref="paper", text=(t("auto") + ": " if row.automatic else "") + say(row.label),
                               showarrow=False, textangle=-90, xanchor="right", yanchor="top",
                               font={"size": 10, "color": "#6e56cf"})
 
@@ -215,8 +228,40 @@ def chart_config(figure: go.Figure) -> dict:
                                                      "filename": f"cockpit-{stem}"}}
 
 
+# Time axes in Chinese: plotly.js writes month and weekday names in English whatever the page's
+# language, so the tick labels take numeric Chinese formats at each zoom level instead.
+ZH_TIME_TICKS = [
+    {"dtickrange": [None, 86_400_000], "value": "%H:%M\n%-m月%-d日"},
+    {"dtickrange": [86_400_000, "M1"], "value": "%-m月%-d日"},
+    {"dtickrange": ["M1", "M12"], "value": "%Y年%-m月"},
+    {"dtickrange": ["M12", None], "value": "%Y年"},
+]
+
+
+def _is_time(values) -> bool:
+    if values is None or len(values) == 0:
+        return False
+    first = values[0]
+    return isinstance(first, (datetime, pd.Timestamp, np.datetime64)) or (
+        hasattr(values, "dtype") and np.issubdtype(values.dtype, np.datetime64))
+
+
+def localize_time_axes(figure: go.Figure) -> go.Figure:
+    """Chinese tick labels on every time axis of `figure` when the session speaks Chinese; and
+    in both languages an unambiguous numeric hover time."""
+    axes = {getattr(trace, "xaxis", None) or "x" for trace in figure.data if _is_time(getattr(trace, "x", None))}
+    for axis in axes:
+        name = "xaxis" if axis == "x" else f"xaxis{axis[1:]}"
+        settings = {"hoverformat": "%Y-%m-%d %H:%M"}
+        if language() == "zh-CN":
+            settings["tickformatstops"] = ZH_TIME_TICKS
+        figure.update_layout({name: settings})
+    return figure
+
+
 def show_figure(figure: go.Figure, key: str | None = None, on_select: str = "ignore"):
     """Draw a figure; on the wall screen with its own dark template instead of Streamlit's theme."""
+    localize_time_axes(figure)
     if shell.is_wall():
         # A few colours rather than the plotly_dark template: assigning a whole template
         # costs plotly about 7 ms a figure, a third of a wall screen's fragment run.
@@ -238,7 +283,7 @@ def alert_list(frame: pd.DataFrame, tz: ZoneInfo, limit: int = 8) -> None:
     for row in order.head(limit).itertuples():
         since = local_time(row.opened_minute * 60, tz)
         status = f" · {t('acknowledged')}" if row.status == "acknowledged" else ""
-        text = f"**{t(LEVEL_WORDS[row.level]).upper()}** · {row.message} · {t('since')} {since}{status}"
+        text = f"**{t(LEVEL_WORDS[row.level]).upper()}** · {alert_text(row)} · {t('since')} {since}{status}"
         (st.error if row.level == "critical" else st.warning)(text)
     if len(order) > limit:
         st.caption(t("… and {n} more open alerts on the Alerts page.", n=len(order) - limit))
@@ -249,7 +294,7 @@ def critical_banner(frame: pd.DataFrame) -> None:
     critical = frame[frame["level"] == "critical"]
     if critical.empty:
         return
-    items = "".join(f"<li>{html.escape(row.message)}</li>" for row in critical.head(4).itertuples())
+    items = "".join(f"<li>{html.escape(alert_text(row))}</li>" for row in critical.head(4).itertuples())
     more = t("… and {n} more", n=len(critical) - 4) if len(critical) > 4 else ""
     st.html(f"<div class='cockpit-critical'><b>⚠ {t('CRITICAL')} ({len(critical)})</b><ul>{items}</ul>{more}</div>")
 
@@ -263,6 +308,6 @@ def warning_summary(frame: pd.DataFrame | None) -> None:
         if frame.empty:
             st.success(t("No open alerts."))
         return
-    shown = " · ".join(warnings.head(3)["message"])
+    shown = " · ".join(alert_texts(warnings.head(3)))
     more = t(" · and {n} more", n=len(warnings) - 3) if len(warnings) > 3 else ""
     st.warning(t("{n} warnings: ", n=len(warnings)) + shown + more)

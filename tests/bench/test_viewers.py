@@ -65,7 +65,7 @@ def served_shop(tmp_path_factory):
 def expected_tiles(url: str, data_minute: int) -> dict[str, str]:
     with get_engine(url).connect() as conn:
         today = overview_numbers(conn, data_minute, TZ)["today"]
-    return {"UV": f"{today.uv:,}", "Orders": f"{today.orders:,}", "GMV": f"¥{today.gmv:,.0f}"}
+    return {"UV": f"{today.uv:,}", "Orders": f"{today.orders:,}", "GMV": f"CN¥{today.gmv:,.0f}"}
 
 
 def test_a_protocol_viewer_gets_the_overviews_numbers_and_sessions_share_the_reads(served_shop):

@@ -64,7 +64,7 @@ def test_a_paused_campaign_saves_about_its_usual_spend_within_the_interval(engin
     assert spend["effect"] == pytest.approx(-usual, rel=0.1)
     assert spend["effect"] == pytest.approx(spend["actual"] - spend["counterfactual"])
     assert orders["upper"] < 0 and orders["lower"] <= -48 <= orders["upper"]
-    assert spend["verdict"].startswith("Pausing campaign CMP-A saved about 1,") and "lost orders" in spend["verdict"]
+    assert str(spend["verdict"]).startswith("Pausing campaign CMP-A saved about 1,") and "lost orders" in str(spend["verdict"])
     assert orders["verdict"] == spend["verdict"]
     assert seconds < 15, f"two fits took {seconds:.1f} s"
 
@@ -87,7 +87,7 @@ def test_a_pause_is_measured_up_to_the_resume_and_a_fresh_resume_is_too_early(en
     assert pause["lower"].iloc[0] <= -usual <= pause["upper"].iloc[0]
     assert pause["effect"].iloc[0] == pytest.approx(-usual, rel=0.15)
     assert list(resume["post_hours"]) == [2, 2]
-    assert resume["verdict"].iloc[0] == "Too early to tell: 2 hours after the action"
+    assert str(resume["verdict"].iloc[0]) == "Too early to tell: 2 hours after the action"
     assert resume["effect"].isna().all()
     with engine.connect() as conn:
         one = action_effects(conn, (resume_hour + 2) * 60 + 59, TZ, action_id=int(pause["action_id"].iloc[0]))
@@ -115,7 +115,7 @@ def test_a_replenishment_is_on_its_way_then_recovers_the_sales_a_stock_out_lost(
     with engine.connect() as conn:
         waiting = action_effects(conn, (H + 30) * 60, TZ)
     assert list(waiting["metric"]) == ["units sold"] and waiting["entity"].iloc[0] == "SKU-1 at WH-A"
-    assert waiting["verdict"].iloc[0].startswith(f"Order {done.after['replenishment_id']} still on its way (expected ")
+    assert str(waiting["verdict"].iloc[0]).startswith(f"Order {done.after['replenishment_id']} still on its way (expected ")
     assert waiting["post_hours"].iloc[0] == 0 and np.isnan(waiting["effect"].iloc[0])
     with engine.begin() as conn:
         conn.execute(update(ReplenishmentOrder).values(status="received", qty_received=200,
@@ -125,7 +125,7 @@ def test_a_replenishment_is_on_its_way_then_recovers_the_sales_a_stock_out_lost(
     after = units[hours >= arrival_hour].sum()  # the arrival hour counts: the stock came at its start
     assert measured["post_hours"] == 25 and measured["actual"] == after
     assert measured["lower"] > 0 and measured["effect"] == pytest.approx(after, rel=0.3)
-    assert measured["verdict"].startswith("Replenishing SKU-1 at WH-A recovered about ")
+    assert str(measured["verdict"]).startswith("Replenishing SKU-1 at WH-A recovered about ")
 
 
 def test_no_measured_actions_give_an_empty_frame(engine):

@@ -516,10 +516,10 @@ def test_the_audit_log_and_the_chart_markers(shop):
         assert list(audit_log(conn, entity_kind="sku_warehouse")["entity_id"]) == ["FOO-1|WH-EAST"]
         markers = action_markers(conn, NOW, NOW + 600)
         assert list(markers.columns) == actions.MARKER_COLUMNS
-        assert list(markers["label"]) == ["paused CMP-PS", "ordered 12 × FOO-1 at WH-EAST"]
+        assert list(markers["label"].map(str)) == ["paused CMP-PS", "ordered 12 × FOO-1 at WH-EAST"]
         assert list(markers["ts_utc"]) == [NOW, NOW + 120] and not markers["automatic"].any()
         only = action_markers(conn, NOW, NOW + 601, entity_kind="campaign", entity_id="CMP-PS")
-        assert list(only["label"]) == ["paused CMP-PS", "resumed CMP-PS"]
+        assert list(only["label"].map(str)) == ["paused CMP-PS", "resumed CMP-PS"]
 
 
 # --- automatic actions ------------------------------------------------------------------------

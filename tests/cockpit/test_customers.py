@@ -210,4 +210,4 @@ def test_the_read_outs_intervals_contain_the_simulators_true_effects(experiment_
         assert not report.running and report.srm is not None and not report.srm.mismatch
         (readout,) = report.readouts
         assert readout.ci_low < truth["lift"] < readout.ci_high, (row["experiment_id"], readout.verdict)
-        assert readout.verdict and "p =" not in readout.verdict
+        assert readout.verdict and "p =" not in str(readout.verdict)

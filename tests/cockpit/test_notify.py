@@ -1,8 +1,8 @@
 """Alert notifications (cockpit.notify) delivered to local webhook and SMTP servers started by
 the tests, on SQLite and PostgreSQL: one grouped message per rule and channel in each
 service's format with a link back, repeat intervals, quiet hours, acknowledged and snoozed
-alerts left alone, failures retried with growing pauses and kept, and bad channel files
-refused with a clear message."""
+alerts left alone, failures retried with growing pauses and kept, bad channel files refused
+with a clear message, and messages written in COCKPIT_LANG."""
 import base64
 import hashlib
 import hmac
@@ -16,6 +16,8 @@ from cockpit import alerts, notify
 from cockpit.config import ConfigError, load_settings
 from cockpit.db.schema import Alert, AlertRule, Notification
 from cockpit.jobs import notify_job
+from cockpit.timebuckets import datetime_of_minute
+from tests.cockpit.test_alert_language import T0, cover, open_stock_alerts
 from tests.support.sinks import MailSink, WebhookSink
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -233,6 +235,70 @@ to = "ops@example.com"
     assert (report.planned, report.sent) == (3, 3)
     assert len(web.at("/wecom")) == 1 and len(mail.messages) == 2
     assert notify_job(settings, now_ts=NOW + 30 * 60).planned == 3  # repeat_minutes from [defaults]
+
+
+def test_with_cockpit_lang_chinese_messages_are_written_in_chinese_from_each_alerts_args(
+        engine, db_url, sinks, tmp_path):
+    web, mail = sinks
+    open_stock_alerts(engine, {"LANG-1": 2, "LANG-2": 9})  # the default rules on real stock; stored in English
+    old = "Days of cover for SKU OLD-1 in warehouse WH-EAST is 0.9, below the warning threshold 1"
+    with engine.begin() as conn:  # an alert from before message_args: it keeps its stored text
+        stock = rule_id(conn, "Stock running out")
+        conn.execute(insert(Alert).values(rule_id=stock, entity_id="OLD-1|WH-EAST", level="warn", status="open",
+                                          opened_minute=T0 + 1, value=0.9, threshold=1.0, message=old,
+                                          open_key=f"{stock}:OLD-1|WH-EAST"))
+    path = tmp_path / "notify.toml"
+    path.write_text(f"""
+[[channel]]
+name = "ops-hook"
+kind = "webhook"
+url = "{web.url}/hook"
+
+[[channel]]
+name = "ops-wecom"
+kind = "wecom"
+url = "{web.url}/wecom?key=k"
+
+[[channel]]
+name = "ops-mail"
+kind = "email"
+smtp_host = "127.0.0.1"
+smtp_port = {mail.port}
+sender = "cockpit@example.com"
+to = "ops@example.com"
+""")
+    settings = load_settings({"COCKPIT_DB_URL": db_url, "COCKPIT_NOTIFY_FILE": str(path), "COCKPIT_LANG": "zh-CN",
+                              "COCKPIT_PUBLIC_URL": PUBLIC + "/", "COCKPIT_TIMEZONE": "Asia/Shanghai"})
+    report = notify_job(settings, now_ts=NOW)
+    assert (report.planned, report.sent, report.failed) == (6, 6, 0)  # two rules on three channels
+    since = lambda minute: datetime_of_minute(minute, TZ).strftime("%m-%d %H:%M")  # noqa: E731
+    assert since(T0) == "11-11 07:59"
+    hook = {r.body["subject"]: r.body for r in web.at("/hook")}
+    assert set(hook) == {"【严重告警】库存告急：3 条告警", "【严重告警】全店访客中断"}
+    assert hook["【严重告警】库存告急：3 条告警"]["text"].split("\n") == [
+        f"- 可售天数（SKU LANG-1 · 仓库 WH-EAST）为 {cover(2)}，低于严重阈值 0.25（{since(T0)} 起）",
+        f"- 可售天数（SKU LANG-2 · 仓库 WH-EAST）为 {cover(9)}，低于警告阈值 1（{since(T0)} 起）",
+        f"- {old}（{since(T0 + 1)} 起）"]
+    shop = hook["【严重告警】全店访客中断"]
+    assert shop["text"] == f"- 访客数（全店）为 0，低于严重阈值 1（{since(T0)} 起）" and shop["link"] == PUBLIC + "/"
+    wecom = next(r.body["markdown"]["content"] for r in web.at("/wecom") if "库存告急" in r.body["markdown"]["content"])
+    assert wecom.startswith('<font color="warning">**【严重告警】库存告急：3 条告警**</font>\n- 可售天数')
+    assert wecom.endswith(f"[在运营驾驶舱中打开]({PUBLIC}/stock-levels)")
+    _, _, message = next(m for m in mail.messages if "库存告急" in m[2]["Subject"])
+    assert message["Subject"] == "【严重告警】库存告急：3 条告警"
+    assert f"在运营驾驶舱中打开：{PUBLIC}/stock-levels" in message.get_content()
+    # The same alerts in English: each line rendered again from its args, not from the stored text.
+    english = notify.notify(engine, [notify.Channel(name="en", kind="slack", url=web.url + "/en")], TZ, PUBLIC, NOW,
+                            lang="en")
+    assert english.sent == 2
+    slack = next(r.body["text"] for r in web.at("/en") if "Stock running out" in r.body["text"])
+    assert slack == (f"*[CRITICAL] Stock running out: 3 alerts*\n"
+                     f"- Days of cover for SKU LANG-1 in warehouse WH-EAST is {cover(2)}, below the critical threshold "
+                     f"0.25 (since {since(T0)})\n"
+                     f"- Days of cover for SKU LANG-2 in warehouse WH-EAST is {cover(9)}, below the warning threshold 1 "
+                     f"(since {since(T0)})\n"
+                     f"- {old} (since {since(T0 + 1)})\n"
+                     f"<{PUBLIC}/stock-levels|Open in the cockpit>")
 
 
 @pytest.mark.parametrize("text, problem", [

@@ -17,6 +17,7 @@ from cockpit.ingest.seed import seed_history
 from cockpit.metrics.read import Kpis, last_heartbeat
 from cockpit.panels import PanelState
 from cockpit.scheduler import CockpitScheduler
+from models.phrases import phrase
 from tests.cockpit.test_refresh import TZ
 from tests.support.signin import ensure_users
 
@@ -148,8 +149,14 @@ def test_the_format_round_trips_the_types_views_return():
         "pair": (np.int64(7), np.float64(0.25)),
         "days": pd.DataFrame({"day": pd.date_range("2026-11-01", periods=3, freq="D").astype("datetime64[ns]"),
                               "units": [1, 2, 3]}),
+        # a model's sentence, nested, as a value and in a column (shown later in the reader's language)
+        "said": phrase("{verdict} ({n:,} of {share:.1%})", verdict=phrase("B converts {p}", p="1.0 point"), n=1200,
+                       share=0.25),
+        "scores": pd.DataFrame({"verdict": pd.Series([phrase("robust STL, period {period}", period=24), ""],
+                                                     dtype="object")}),
     }
     back = snapshots.decode(snapshots.encode(value))
+    assert str(back["said"]) == "B converts 1.0 point (1,200 of 25.0%)"
     assert_same(back, {**value, "pair": (7, 0.25)})
 
 

@@ -5,6 +5,8 @@ import pandas as pd
 import pytest
 
 from models import action_effect as ae
+from models.phrases import phrase
+from tests.support.chinese import assert_chinese_with_the_same_numbers
 
 DAY = 10 + 4 * np.sin(np.arange(24) * 2 * np.pi / 24)  # an hourly pattern around 10 per hour
 
@@ -38,7 +40,8 @@ def test_a_series_without_change_gives_an_interval_containing_zero(seed):
     effect = ae.action_effect(before, after, metric="units", seed=seed)
     assert effect.lower < 0 < effect.upper
     assert not effect.significant
-    assert ae.verdict(effect, "replenishing SKU-1", more="recovered about {n} units", less="lost about {n} units") \
+    assert str(ae.verdict(effect, "replenishing SKU-1", more=lambda n: phrase("recovered about {n} units", n=n),
+                          less=lambda n: phrase("lost about {n} units", n=n))) \
         .startswith("No measurable effect of replenishing SKU-1 on units")
 
 
@@ -75,8 +78,10 @@ def test_a_flat_history_gives_a_flat_counterfactual_and_recovers_everything_sold
     after = pd.Series(2.0, index=pd.date_range(before.index[-1], periods=11, freq="h")[1:])
     effect = ae.action_effect(before, after, metric="units sold")
     assert (effect.counterfactual, effect.effect, effect.lower, effect.upper) == (0, 20, 20, 20)
-    assert ae.verdict(effect, "replenishing SKU-1 at WH-A", more="recovered about {n} units sold",
-                      less="lost about {n} units sold") == "Replenishing SKU-1 at WH-A recovered about 20 units sold"
+    assert str(ae.verdict(effect, "replenishing SKU-1 at WH-A",
+                          more=lambda n: phrase("Replenishing SKU-1 at WH-A recovered about {n} units sold", n=n),
+                          less=lambda n: phrase("Replenishing SKU-1 at WH-A lost about {n} units sold", n=n))) \
+        == "Replenishing SKU-1 at WH-A recovered about 20 units sold"
 
 
 @pytest.mark.parametrize("post, text", [(0, "Too early to tell: 0 hours after the action"),
@@ -86,15 +91,15 @@ def test_too_few_hours_after_the_action_are_too_early_to_tell(post, text):
     before, after = hourly(14 * 24, after=post)
     effect = ae.action_effect(before, after)
     assert effect.status == "too_early" and np.isnan(effect.effect)
-    assert ae.verdict(effect, "x", more="{n}", less="{n}") == text
-    assert ae.campaign_verdict("pausing campaign X", effect, effect) == text
+    assert str(ae.verdict(effect, "x", more=phrase, less=phrase)) == text
+    assert str(ae.campaign_verdict("pausing campaign X", effect, effect, subject="Pausing campaign X")) == text
 
 
 def test_too_little_history_says_so():
     before, after = hourly(10, after=24)
     effect = ae.action_effect(before, after)
     assert effect.status == "no_history"
-    assert "Too little history" in ae.verdict(effect, "x", more="{n}", less="{n}")
+    assert "Too little history" in str(ae.verdict(effect, "x", more=phrase, less=phrase))
 
 
 def test_the_input_series_are_not_changed():
@@ -137,8 +142,40 @@ def effect_of(metric, value, lower, upper):
     ((2100, 1500, 2800), (33, 20, 45), "Pausing campaign X added about 2,100 in spend for about 33 more orders"),
 ])
 def test_campaign_verdicts_read_as_sentences(spend, orders, text):
-    assert ae.campaign_verdict("pausing campaign X", effect_of("spend", *spend), effect_of("orders", *orders)) == text
+    assert str(ae.campaign_verdict("pausing campaign X", effect_of("spend", *spend), effect_of("orders", *orders),
+                                   subject="Pausing campaign X")) == text
 
 
 def test_the_interval_text_shows_signs():
-    assert ae.interval_text(effect_of("spend", -3187, -3900, -2500)) == "−3,200 (95%: −3,900 to −2,500)"
+    assert str(ae.interval_text(effect_of("spend", -3187, -3900, -2500))) == "−3,200 (95%: −3,900 to −2,500)"
+
+
+# --- verdicts in Chinese -------------------------------------------------------------------------
+
+def replenishing(effect):
+    """The verdict the replenishment measure gives (cockpit.action_effects), on the model's effect."""
+    where = dict(sku="SKU-1", warehouse="WH-A")
+    return ae.verdict(
+        effect, phrase("replenishing {sku} at {warehouse}", **where), metric=phrase("units sold"),
+        more=lambda n: phrase("Replenishing {sku} at {warehouse} recovered about {n} units sold once the stock arrived",
+                              n=n, **where),
+        less=lambda n: phrase("Replenishing {sku} at {warehouse} was followed by about {n} fewer units sold than "
+                              "forecast", n=n, **where))
+
+
+@pytest.mark.parametrize("hours, step, after", [(14 * 24, 5.0, 24), (14 * 24, -5.0, 24), (14 * 24, 0.0, 48),
+                                                (14 * 24, 0.0, 1), (14 * 24, 0.0, 2), (10, 0.0, 24)])
+def test_measured_early_and_unmeasurable_verdicts_read_in_chinese_with_the_same_numbers(hours, step, after):
+    before, later = hourly(hours, step=step, after=after)
+    verdict = replenishing(ae.action_effect(before, later, metric="units sold"))
+    assert_chinese_with_the_same_numbers(verdict)
+
+
+@pytest.mark.parametrize("spend, orders", [((-3187, -3900, -2500), (-40.2, -55, -28)),
+                                           ((-3187, -3900, -2500), (-4, -12, 5)), ((50, -100, 200), (-4, -12, 5)),
+                                           ((50, -100, 200), (-30, -45, -12)), ((2100, 1500, 2800), (33, 20, 45))])
+def test_campaign_verdicts_read_in_chinese_with_the_same_numbers(spend, orders):
+    verdict = ae.campaign_verdict(phrase("pausing campaign {campaign}", campaign="CMP-A"), effect_of("spend", *spend),
+                                  effect_of("orders", *orders),
+                                  subject=phrase("Pausing campaign {campaign}", campaign="CMP-A"))
+    assert "暂停广告计划 CMP-A" in assert_chinese_with_the_same_numbers(verdict)

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from models import anomaly
+from tests.support.chinese import assert_chinese_with_the_same_numbers
 
 
 def hourly_traffic(days: int = 14, seed: int = 0, noise: float = 0.05) -> pd.Series:
@@ -20,7 +21,7 @@ def hourly_traffic(days: int = 14, seed: int = 0, noise: float = 0.05) -> pd.Ser
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
 def test_clean_seasonal_data_raises_no_alarm_at_medium_sensitivity(seed):
     result = anomaly.detect(hourly_traffic(seed=seed))
-    assert result.period == 24 and "STL" in result.method
+    assert result.period == 24 and "STL" in str(result.method)
     assert len(result.anomalies) <= 1  # 336 points: a false alarm rate under 0.3%
 
 
@@ -49,7 +50,7 @@ def test_a_short_series_falls_back_to_a_rolling_median():
     values = pd.Series(np.full(20, 50.0) + np.resize([0.5, -0.5], 20), index=index)
     values.iloc[12] = 150.0
     result = anomaly.detect(values, period=60)
-    assert result.method.startswith("rolling median")
+    assert str(result.method).startswith("rolling median")
     assert list(result.anomalies.index) == [index[12]]
 
 
@@ -146,3 +147,12 @@ def test_amounts_score_on_the_log_scale_against_the_spread_of_earlier_days():
     assert frame.loc["swinging", "score"] == pytest.approx(math.log(2) / (1.4826 * math.log(1.25)))
     assert frame.loc["swinging", "expected"] == 100.0
     assert math.isnan(frame.loc["never", "score"]) and math.isnan(frame.loc["young", "score"])
+
+
+def test_each_baseline_says_what_it_is_in_chinese_with_the_same_numbers():
+    weeks = pd.Series(np.resize(hourly_traffic(days=7).to_numpy(), 5 * 168),
+                      index=pd.date_range("2026-11-01", periods=5 * 168, freq="h"))
+    short = pd.Series(np.full(20, 50.0), index=pd.date_range("2026-11-11", periods=20, freq="min"))
+    for result in (anomaly.detect(hourly_traffic()), anomaly.detect(short, period=60),
+                   anomaly.detect(weeks, period=168, baseline="seasonal_median", seasons=4, transform="sqrt")):
+        assert_chinese_with_the_same_numbers(result.method)

@@ -13,7 +13,9 @@ from models.clv import (
     fit_gamma_gamma,
     summary_from_transactions,
 )
+from models.phrases import reason
 from tests.models.reference_data import CDNOW_CUSTOMERS, cdnow_sample
+from tests.support.chinese import assert_chinese_with_the_same_numbers
 
 CALIBRATION_END = "1997-09-30"  # 39 weeks from 1997-01-01, the papers' calibration period
 PUBLISHED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}  # Fader, Hardie & Lee (2005)
@@ -191,3 +193,12 @@ def test_clv_refuses_fits_made_on_different_customers(bgnbd, calibration):
     other = fit_gamma_gamma(half, observation_end=CALIBRATION_END)
     with pytest.raises(ValueError, match="same"):
         customer_lifetime_value(bgnbd, other, horizon_periods=4, discount_rate_per_period=0.0)
+
+
+def test_a_young_shops_refusals_read_in_chinese_as_the_customers_page_shows_them():
+    with pytest.raises(ValueError, match="repeat buyers") as too_few:  # ann is the only repeat buyer
+        fit_gamma_gamma(tiny_transactions(), observation_end="2024-02-01")
+    assert "1" in assert_chinese_with_the_same_numbers(reason(too_few.value))
+    with pytest.raises(ValueError, match="no history to fit") as first_day:
+        fit_bgnbd(tiny_transactions().iloc[:2], observation_end="2024-01-01")
+    assert_chinese_with_the_same_numbers(reason(first_day.value))

@@ -6,6 +6,8 @@ import pandas as pd
 import pytest
 
 from models import forecast
+from models.phrases import reason
+from tests.support.chinese import assert_chinese_with_the_same_numbers
 
 WEEKLY = np.array([10.0, 12.0, 11.0, 13.0, 20.0, 30.0, 25.0])
 
@@ -60,7 +62,7 @@ def test_the_backtest_beats_seasonal_naive_on_a_series_with_a_known_pattern():
     assert result.origins == 4 and len(result.errors) == 28
     assert result.beats_baseline and result.mase < 0.8 * result.baseline_mase
     assert result.mape < 0.05
-    assert "beats seasonal naive" in result.verdict()
+    assert "beats seasonal naive" in str(result.verdict())
 
 
 def test_the_backtest_says_so_when_the_forecast_does_not_beat_the_baseline():
@@ -70,7 +72,7 @@ def test_the_backtest_says_so_when_the_forecast_does_not_beat_the_baseline():
     result = forecast.backtest(repeat, 7, origins=3)
     assert result.baseline_mase == pytest.approx(0.0, abs=1e-9)
     assert not result.beats_baseline
-    assert "does NOT beat seasonal naive" in result.verdict()
+    assert "does NOT beat seasonal naive" in str(result.verdict())
 
 
 def test_seasonal_naive_repeats_the_last_season():
@@ -112,7 +114,7 @@ def promoted_sales(days: int = 84, horizon: int = 14, uplift: float = 2.0, seed:
 def test_promotion_days_as_regressor_beat_the_plain_forecast_and_seasonal_naive():
     sales, promotion = promoted_sales()
     model = forecast.fit_model(sales, promotions=promotion)
-    assert model.method == "sarimax" and "promotion days as regressor" in model.label
+    assert model.method == "sarimax" and "promotion days as regressor" in str(model.label)
     assert 1.7 < model.promotion_uplift < 2.3  # planted: x2
     with_promotions = forecast.backtest(sales, 7, origins=4, model=model, promotions=promotion)
     plain = forecast.backtest(sales, 7, origins=4)
@@ -143,7 +145,7 @@ def test_the_promotion_regressor_is_dropped_when_it_does_not_help():
     # Promotion days that change nothing: the plain form wins the backtest, and says so.
     sales, promotion = promoted_sales(uplift=1.0, seed=5)
     model = forecast.fit_model(sales, promotions=promotion)
-    assert model.method == "ets" and "promotion regressor tried, no better" in model.label
+    assert model.method == "ets" and "promotion regressor tried, no better" in str(model.label)
 
 
 def test_a_promotion_model_refuses_to_forecast_without_the_calendar():
@@ -161,6 +163,30 @@ def test_each_kind_of_promotion_gets_its_own_factor_and_a_kind_never_seen_none()
     kinds.iloc[-1, 1] = 1.0  # a planned sales event, the first of its kind: nothing to learn its effect from
     model = forecast.fit_model(sales, promotions=kinds)
     assert [name for name, _factor in model.promotion_uplifts] == ["member_day"]
-    assert "on member_day" in model.label and 1.7 < model.promotion_uplift < 2.3
+    assert "on member_day" in str(model.label) and 1.7 < model.promotion_uplift < 2.3
     out = forecast.fit_forecast(sales, 14, model=model, promotions=kinds)
     assert out["mean"].iloc[-1] < 1.3 * out["mean"].iloc[-8]  # the unseen kind lifts nothing
+
+
+# --- labels and verdicts in Chinese --------------------------------------------------------------
+
+def test_model_labels_and_backtest_verdicts_read_in_chinese_with_the_same_numbers():
+    sales, promotion = promoted_sales()
+    kinds = pd.DataFrame({"member_day": promotion, "flash": promotion.shift(3).fillna(0.0)}, index=promotion.index)
+    no_help, calendar = promoted_sales(uplift=1.0, seed=5)
+    models = [forecast.fit_model(weekly_sales(140)), forecast.fit_model(sales, promotions=kinds),
+              forecast.fit_model(no_help, promotions=calendar)]
+    assert [m.method for m in models] == ["ets", "sarimax", "ets"]  # the last one tried promotions and says so
+    for model in models:
+        zh = assert_chinese_with_the_same_numbers(model.label)
+        assert zh.startswith(model.method.upper())
+    index = pd.date_range("2026-01-01", periods=70, freq="D")
+    for result in (forecast.backtest(weekly_sales(140), 7, origins=4),
+                   forecast.backtest(pd.Series(np.resize(WEEKLY * 10, 70), index=index), 7, origins=3)):
+        assert_chinese_with_the_same_numbers(result.verdict())
+
+
+def test_a_backtest_refused_for_a_short_series_says_why_in_chinese():
+    with pytest.raises(ValueError, match="too short") as refused:
+        forecast.backtest(weekly_sales(30), 7, origins=4)
+    assert_chinese_with_the_same_numbers(reason(refused.value))

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from models import product
+from tests.support.chinese import assert_chinese_with_the_same_numbers
 
 TZ = ZoneInfo("Asia/Shanghai")
 DAY = 86_400
@@ -39,7 +40,7 @@ def test_a_spike_is_many_times_a_usual_day_with_its_cause():
     assert (spike.recent_units, spike.usual_units_per_day) == (10, pytest.approx(1.0))
     assert spike.ratio == pytest.approx(10.0) and spike.is_spike
     assert spike.dominant_group == "quality problem" and spike.dominant_share == pytest.approx(0.8)
-    assert spike.sentence("Watch") == ("Return spike: 10 units of Watch came back in the last 24 hours, 10.0 times "
+    assert str(spike.sentence("Watch")) == ("Return spike: 10 units of Watch came back in the last 24 hours, 10.0 times "
                                        "a usual day's 1.0; 80% of them for a quality problem.")
 
 
@@ -58,7 +59,7 @@ def test_a_few_returns_are_no_spike_and_none_says_so():
     assert not few.is_spike and math.isinf(few.ratio)
     none = product.return_spike(returns([(3 * DAY, 7, "quality")]), NOW)
     assert none.recent_units == 0 and not none.is_spike
-    assert none.sentence("Watch") == "No returns of Watch in the last 24 hours (usually 1.0 a day)."
+    assert str(none.sentence("Watch")) == "No returns of Watch in the last 24 hours (usually 1.0 a day)."
 
 
 def test_daily_sales_fill_every_local_day():
@@ -80,3 +81,15 @@ def test_ratings_by_week():
     assert trend["week"].dt.strftime("%Y-%m-%d").tolist() == ["2026-11-16", "2026-11-23"]
     assert trend["reviews"].tolist() == [2, 1] and trend["mean_rating"].tolist() == [3.5, 4.0]
     assert trend["low_share"].tolist() == [0.5, 0.0]
+
+
+@pytest.mark.parametrize("rows", [
+    [(2 * DAY + i * DAY // 2, 1, "size_fit") for i in range(7)]
+    + [(600 + i * 60, 1, "quality") for i in range(8)] + [(3000, 2, "transport_damage")],  # a spike, 10 times
+    [(600 + i * 60, 1, "transport_damage") for i in range(9)],  # a spike from nothing: far more than usual
+    [(600, 2, "quality"), (2 * DAY, 7, "size_fit")],  # a few returns, no spike
+    [(3 * DAY, 7, "quality")],  # none in the last 24 hours
+])
+def test_the_return_sentence_reads_in_chinese_with_the_same_numbers(rows):
+    spike = product.return_spike(returns(rows), NOW)
+    assert_chinese_with_the_same_numbers(spike.sentence("Watch"))

@@ -101,7 +101,8 @@ def test_findings_put_missed_targets_first_and_name_the_moves():
                              "roi": [-0.2], "roi_floor": [0.5]})
     anomalies = pd.DataFrame({"metric": ["sessions_anomaly", "sessions_anomaly", "return_anomaly"],
                               "entity_id": ["a", "b", "c"], "level": ["warn", "critical", "warn"]})
-    found = report.findings(table, segments, previous, channels, anomalies, ["Pausing campaign c1 saved about 10."])
+    found = [str(text) for text in
+             report.findings(table, segments, previous, channels, anomalies, ["Pausing campaign c1 saved about 10."])]
     assert found[0].startswith("Stock-out rate (SKU-days out) missed its target: 5.0%")
     assert any(text.startswith("GMV fell 30% to 700 (a move the wrong way)") for text in found)
     assert any("loyal segment fell from 30.0% to 20.0%" in text for text in found)
@@ -116,7 +117,7 @@ def test_a_quiet_week_says_so():
     empty = pd.DataFrame({"segment": [], "visited": [], "conversion": []})
     channels = pd.DataFrame({"channel": [], "name": [], "spend": [], "revenue": [], "roi": [], "roi_floor": []})
     anomalies = pd.DataFrame({"metric": [], "entity_id": [], "level": []})
-    assert report.findings(table, empty, empty, channels, anomalies, []) == [
+    assert [str(text) for text in report.findings(table, empty, empty, channels, anomalies, [])] == [
         "Every figure is on target and within 10% of the week before."]
 
 
@@ -131,7 +132,7 @@ def test_effect_sentences_for_a_pause_and_a_replenishment():
         {"action_id": 3, "verb": "replenish_sku", "entity": "S2 at W1", "metric": "units sold", "post_hours": 0,
          "effect": float("nan"), "lower": float("nan"), "upper": float("nan")},
     ])
-    assert report.effect_sentences(effects) == [
+    assert [str(text) for text in report.effect_sentences(effects)] == [
         "Pausing campaign c1 saved about 3,200 in spend for about 40 lost orders over 24 hours.",
         "Replenishing S1 at W1 added about 120 units sold over 48 hours against no replenishment "
         "(95% interval 80 to 160).",
@@ -142,3 +143,36 @@ def test_an_incomplete_week_before_is_not_compared():
     table = report.comparison({"gmv": 1200.0}, {"gmv": 400.0}, {}, previous_complete=False).set_index("key")
     assert table.loc["gmv", "previous_week"] == 400.0
     assert math.isnan(table.loc["gmv", "change"]) and table.loc["gmv", "better"] is None
+
+
+def test_findings_are_phrases_whose_figures_the_report_can_format_in_either_language():
+    this = {"gmv": 700.0, "stockout_rate": 0.05}
+    before = {"gmv": 1000.0, "stockout_rate": 0.01}
+    table = report.comparison(this, before, {"stockout_rate": report.Target(0.02, "max")})
+    empty = pd.DataFrame({"segment": [], "visited": [], "conversion": []})
+    channels = pd.DataFrame({"channel": [], "name": [], "spend": [], "revenue": [], "roi": [], "roi_floor": []})
+    anomalies = pd.DataFrame({"metric": ["spend_anomaly"], "entity_id": ["c1"], "level": ["critical"]})
+    missed, moved, alerts = report.findings(table, empty, empty, channels, anomalies, [])
+    assert missed.template == "{label} missed its target: {value} against {target} (previous week {previous})."
+    assert missed.values["value"] == report.Figure(0.05, "share")
+    assert missed.values["target"] == report.Figure(0.02, "share", "max") and str(missed.values["target"]) == "≤ 2.0%"
+    assert str(missed.values["label"]) == "Stock-out rate (SKU-days out)"
+    # Words inside a sentence are phrases too, so they are translated with it.
+    assert moved.values["direction"].template == "fell" and moved.values["value"] == report.Figure(700.0, "money")
+    assert str(moved) == "GMV fell 30% to 700 (a move the wrong way)."
+    assert str(alerts) == "1 anomaly alert this week (1 critical): 1 spend anomaly."
+
+
+@pytest.mark.parametrize("figure, text", [
+    (report.Figure(1234.5, "money"), "1,234"), (report.Figure(12.5, "money"), "12.50"),
+    (report.Figure(12.5, "money", digits=0), "12"), (report.Figure(2.44, "days"), "2.4 days"),
+    (report.Figure(0.95, "share", "min"), "≥ 95.0%"), (report.Figure(float("nan"), "ratio"), "–"),
+])
+def test_a_figure_reads_in_english_as_format_value_writes_it(figure, text):
+    assert str(figure) == f"{figure}" == text
+
+
+def test_the_comparison_keeps_each_target_as_a_number_and_a_bound():
+    table = report.comparison({"on_time_rate": 0.9}, {}, {"on_time_rate": report.Target(0.95, "min")}).set_index("key")
+    assert table.loc["on_time_rate", "target_limit"] == 0.95 and table.loc["on_time_rate", "target_kind"] == "min"
+    assert math.isnan(table.loc["gmv", "target_limit"]) and table.loc["gmv", "target_kind"] == ""

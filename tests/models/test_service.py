@@ -4,7 +4,9 @@ import math
 import pandas as pd
 import pytest
 
+from models.phrases import phrase
 from models.service import FIGURE_COLUMNS, RepurchaseComparison, compare_repurchase, service_figures
+from tests.support.chinese import assert_chinese_with_the_same_numbers
 
 Z = 1.959963984540054
 
@@ -58,8 +60,8 @@ def test_twenty_of_a_hundred_against_forty_of_a_hundred_by_newcombs_method():
     assert r.ratio == pytest.approx(0.5)
     assert r.ratio_ci_low < 0.5 < r.ratio_ci_high < 1
     assert r.significant and r.p_value < 0.01
-    assert r.verdict.startswith("Customers whose contact was left unresolved bought again within 14 days less often")
-    assert r.verdict.endswith("20.0 points fewer (95% CI 7.3 to 31.9), 0.50 times the rate.")
+    assert str(r.verdict).startswith("Customers whose contact was left unresolved bought again within 14 days less often")
+    assert str(r.verdict).endswith("20.0 points fewer (95% CI 7.3 to 31.9), 0.50 times the rate.")
 
 
 def test_no_repurchase_at_all_in_a_group_still_gets_a_finite_interval():
@@ -70,7 +72,7 @@ def test_no_repurchase_at_all_in_a_group_still_gets_a_finite_interval():
 def test_a_small_group_reads_as_no_clear_difference_with_its_interval():
     r = compare_repurchase(1, 10, 30, 100, group="left unresolved", baseline="resolved", days=14)
     assert not r.significant and r.ci_low < 0 < r.ci_high and math.isfinite(r.ratio_ci_high)
-    assert r.verdict.startswith("No clear difference yet")
+    assert str(r.verdict).startswith("No clear difference yet")
 
 
 @pytest.mark.parametrize("args, message", [
@@ -87,3 +89,9 @@ def test_impossible_counts_raise_a_value_error_saying_what_to_fix(args, message)
 def test_figures_need_their_columns():
     with pytest.raises(ValueError, match="handled_by"):
         service_figures(pd.DataFrame({"resolved": [True]}), response_target_s=15)
+
+
+@pytest.mark.parametrize("counts", [(20, 100, 40, 100), (45, 100, 20, 100), (1, 10, 30, 100)])
+def test_the_repurchase_verdict_reads_in_chinese_with_the_same_numbers(counts):
+    r = compare_repurchase(*counts, group=phrase("left unresolved"), baseline=phrase("resolved"), days=14)
+    assert_chinese_with_the_same_numbers(r.verdict)

@@ -92,7 +92,7 @@ def test_customer_360_shows_the_customers_orders_segment_and_history(shop, monke
     shown = metrics_by_label(at)
     assert shown["Segment"] == rfm.segment_label(segment)
     assert shown["Orders"] == f"{orders[0]:,}"
-    assert shown["Spend"] == f"¥{orders[1]:,.2f}"
+    assert shown["Spend"] == f"CN¥{orders[1]:,.2f}"  # English writes the yuan CN¥
     assert at.text_input(key="customer_id_input").value == str(customer_id)
     history = at.dataframe[0].value
     assert len(history) == stored_days == 2

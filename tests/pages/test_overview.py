@@ -47,7 +47,7 @@ def test_overview_shows_todays_numbers_from_the_database(seeded_url, monkeypatch
     shown = {m.label: m.value for m in at.metric}
     assert shown["UV"] == f"{expected.uv:,}"
     assert shown["Orders"] == f"{expected.orders:,}"
-    assert shown["GMV"] == f"¥{expected.gmv:,.0f}"
+    assert shown["GMV"] == f"CN¥{expected.gmv:,.0f}"  # English writes the yuan CN¥
     assert shown["Conversion"] == f"{expected.conversion_rate:.2%}"
     assert any("Data as of" in c.value for c in at.caption)
     assert len(at.get("plotly_chart")) == 2

@@ -120,7 +120,7 @@ def test_ads_page_shows_todays_spend_summed_from_raw_ad_spend(seeded_url, monkey
         start, end = today_window(conn)
         spend = conn.execute(select(func.sum(AdSpend.spend)).where(
             AdSpend.minute_utc >= start, AdSpend.minute_utc < end)).scalar()
-    assert metrics_by_label(at)["Spend today"] == f"¥{spend:,.0f}"
+    assert metrics_by_label(at)["Spend today"] == f"CN¥{spend:,.0f}"
 
 
 def test_alerts_page_counts_the_open_alerts(seeded_url, monkeypatch):

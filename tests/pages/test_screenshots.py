@@ -4,18 +4,22 @@ with the scheduler's slow jobs done, each main page opened in headless Chromium 
 for its numbers before it is photographed into test-artifacts/screenshots/.
 `scripts/screenshots.sh` copies them to docs/screenshots/ for the README."""
 import os
+import re
 import time
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import update
 
 from cockpit.config import load_settings
 from cockpit.db.engine import get_engine, upgrade_schema
+from cockpit.db.schema import User
 from cockpit.ingest.seed import seed_history
 from cockpit.jobs import attribution_job, customer_value_job, forecast_job, refresh
 from data import simulator
 from tests.cockpit.test_cli import free_port
 from tests.pages.test_browser import assert_clean, browser, serve_app, signed_in_page, wait_until_drawn  # noqa: F401
+from tests.support.signin import ensure_users
 
 DAYS = 30
 SEED = 5
@@ -101,5 +105,27 @@ def test_the_wall_screen_during_the_incident(shop, browser, folder):
         wait_until_drawn(page)
         assert "CRITICAL" in page.inner_text("body")
         page.screenshot(path=str(folder / "wall.png"))
+    finally:
+        page.close()
+
+
+def test_the_overview_in_chinese_for_a_user_who_chose_it(shop, browser, folder):
+    """The same shop through the eyes of a user whose account says zh-CN: the navigation, tiles
+    and alerts in Chinese, money as ¥."""
+    base, url, _ = shop
+    ensure_users(get_engine(url), mei="operator")
+    with get_engine(url).begin() as conn:
+        conn.execute(update(User).where(User.username == "mei").values(language="zh-CN"))
+    page = signed_in_page(browser, base + "/", url, viewport=FULL_HD, user="mei", role="operator")
+    try:
+        page.wait_for_function("document.body.innerText.includes('数据截至')", timeout=60_000)
+        wait_until_drawn(page)
+        text = page.inner_text("body")
+        assert_clean(text)
+        for words in ("总览", "库存水位", "告警", "简体中文"):
+            assert words in text, words
+        assert re.search(r"¥[\d,]+", text) and "CN¥" not in text
+        assert "Data as of" not in text and "Open alerts" not in text and "Deploy" not in text
+        page.screenshot(path=str(folder / "overview-zh.png"), full_page=True)
     finally:
         page.close()

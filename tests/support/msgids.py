@@ -52,19 +52,24 @@ FROM_DATA: dict[tuple[str, str], Callable[[], Iterable[str]]] = {
     ("cockpit/ui/customer_charts.py", "rfm.segment_label(key)"):
         _attribute("models.rfm", "SEGMENT_LABELS", lambda labels: [v["en"] for v in labels.values()]),
     ("cockpit/ui/rule_editor.py", "rule.direction"): _attribute("cockpit.alerts", "DIRECTIONS"),
-    # Only the fixed refusals: the lock-out message is an f-string and stays English.
-    ("cockpit/ui/sign_in.py", "result.message"):
-        _literals_in("cockpit/auth.py", "Wrong user name or password.", "Enter your user name and password."),
     ("cockpit/ui/sign_in.py", "principal.role"): _attribute("cockpit.auth", "ROLES"),
     ("cockpit/ui/assortment_charts.py", "bands['band'].map(t)"): _attribute("models.assortment", "BANDS"),
 }
 
+# t() calls that pass on text they are handed, every piece of which is a msgid marked where it
+# was written (N_ or t): exports.localized_columns translating a table's column config.
+PASSED_ON: set[tuple[str, str]] = {
+    ("cockpit/ui/exports.py", "config"),
+    ("cockpit/ui/exports.py", "config[key]"),
+    ("cockpit/ui/exports.py", "out[key]"),
+    ("cockpit/ui/charts.py", "words[code]"),  # charts.translated: a vocabulary dict of N_ msgids
+    ("cockpit/alerts.py", "name"),  # alerts.rule_name: only names in SHIPPED_RULE_NAMES (N_) are translated
+    ("cockpit/alerts.py", "args['rule']"),  # alerts.message_phrase: likewise
+}
+
 # t() calls given a sentence already formatted elsewhere: no catalogue entry can match it, so it
 # shows in English until the text moves into a t() template.
-ENGLISH_ONLY: set[tuple[str, str]] = {
-    ("pages/09_experiments.py", "report.srm.verdict"),
-    ("pages/09_experiments.py", "readout.verdict"),
-}
+ENGLISH_ONLY: set[tuple[str, str]] = set()
 
 
 @dataclass(frozen=True)
@@ -182,6 +187,8 @@ def _texts(expr: ast.AST, module: _Module) -> set[str] | None:
     """Every string `expr` can evaluate to, or None when ast cannot tell."""
     if isinstance(expr, ast.Constant):
         return {expr.value} if isinstance(expr.value, str) else None
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "N_" and expr.args:
+        return _texts(expr.args[0], module)  # a msgid marked where it is defined, translated here
     if isinstance(expr, ast.IfExp):
         a, b = _texts(expr.body, module), _texts(expr.orelse, module)
         return a | b if a is not None and b is not None else None
@@ -256,7 +263,7 @@ def extract() -> Extraction:
             if texts is None and (rel, source) in FROM_DATA:
                 used.add((rel, source))
                 texts = set(FROM_DATA[rel, source]())
-            elif texts is None and (rel, source) in ENGLISH_ONLY:
+            elif texts is None and ((rel, source) in ENGLISH_ONLY or (rel, source) in PASSED_ON):
                 used.add((rel, source))
                 continue
             if texts is None:
@@ -264,5 +271,5 @@ def extract() -> Extraction:
                 continue
             for text in texts:
                 msgids.setdefault(text, []).append(where)
-    unused = sorted((set(FROM_DATA) | ENGLISH_ONLY) - used)
+    unused = sorted((set(FROM_DATA) | ENGLISH_ONLY | PASSED_ON) - used)
     return Extraction(dict(sorted(msgids.items())), sorted(unresolved), unused)

@@ -1,4 +1,4 @@
-"""languages: each user's interface language, and alert messages kept as data to show in any language
+"""languages: each user's interface language; alert and action messages kept as data to show in any language
 
 Revision ID: 0012
 Revises: 0011
@@ -21,9 +21,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column('language', sa.String(length=8), nullable=True))
     with op.batch_alter_table('alerts') as batch:
         batch.add_column(sa.Column('message_args', sa.Text(), nullable=True))
+    with op.batch_alter_table('actions') as batch:
+        batch.add_column(sa.Column('message_args', sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('actions') as batch:
+        batch.drop_column('message_args')
     with op.batch_alter_table('alerts') as batch:
         batch.drop_column('message_args')
     with op.batch_alter_table('users') as batch:
