@@ -100,7 +100,7 @@ def test_on_the_event_day_the_job_publishes_its_hours_above_an_ordinary_days(eve
     assert shop["hour"].dt.hour.tolist() == list(range(24))  # the shop's hours, midnight first
     assert (frame["lower"] <= frame["mean"]).all() and (frame["mean"] <= frame["upper"]).all()
     assert set(frame["key"]) == {forecasting.SHOP_TOTAL} | set(history["key"])
-    assert "promotion days as regressor" in hourly["models"][forecasting.SHOP_TOTAL]
+    assert "promotion days as regressor" in str(hourly["models"][forecasting.SHOP_TOTAL])
     # The four ordinary days before the ramp, hour by hour: the shop never had an event day,
     # so its forecast is the baseline times the calendar's planned uplift (about 3.3): far above
     # them, and near what the day sells (the first 14 hours against their forecast).
