@@ -107,7 +107,7 @@ def test_on_the_event_day_the_job_publishes_its_hours_above_an_ordinary_days(eve
     ordinary = history.groupby("hour_utc")["units"].sum().to_numpy().reshape(4, 24).mean(axis=0)
     assert shop["mean"].sum() > 2.5 * ordinary.sum()
     assert (shop["mean"].to_numpy() > ordinary).mean() >= 2 / 3
-    assert "planned uplift on Sales event" in hourly["models"][forecasting.SHOP_TOTAL]
+    assert "planned uplift on Sales event" in str(hourly["models"][forecasting.SHOP_TOTAL])
     first_hours = sold[sold["key"] == forecasting.SHOP_TOTAL]["units"].sum()
     assert 0.6 < first_hours / shop["mean"].iloc[:14].sum() < 1.7
     # Sold so far: the 14 hours up to the data minute, per category and for the shop.
