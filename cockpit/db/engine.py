@@ -1,7 +1,9 @@
 """Engines and the schema's migration: one engine per URL, created with the right pragmas."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
@@ -24,6 +26,32 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+# A seed writes a whole history into a new database. A power cut during it costs a re-run
+# (`seed --reset`), so its commits and checkpoints skip the fsync, and a larger page cache
+# keeps the index builds in memory (10 days: about 10 % faster).
+_BULK_LOAD_PRAGMAS = ("PRAGMA synchronous=OFF", "PRAGMA cache_size=-65536")
+
+
+def _bulk_load_pragmas(dbapi_connection, _record) -> None:
+    for pragma in _BULK_LOAD_PRAGMAS:
+        dbapi_connection.execute(pragma)
+
+
+@contextmanager
+def bulk_load_engine(engine: Engine) -> Iterator[Engine]:
+    """An engine for a bulk load into `engine`'s database, closed afterwards: on a SQLite
+    file, one whose connections do not wait for the disk; otherwise `engine` itself."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        yield engine
+        return
+    loader = make_engine(engine.url.render_as_string(hide_password=False))
+    event.listen(loader, "connect", _bulk_load_pragmas)
+    try:
+        yield loader
+    finally:
+        loader.dispose()
 
 
 def shown_url(url: str) -> str:
