@@ -36,7 +36,7 @@ from cockpit.metrics.read import campaign_performance, sku_window_rows
 from cockpit.i18n import N_
 from cockpit.timebuckets import day_start_minute, local_day_of
 from cockpit.db.frames import to_frame
-from models.phrases import Phrase, from_json, phrase, to_json
+from models.phrases import Phrase, from_json, phrase, to_json, word
 from models.phrases import reason as error_reason
 
 log = logging.getLogger(__name__)
@@ -741,7 +741,7 @@ def _set_campaign_status(
         reason = reason.strip()
     because = [phrase("Reason: {reason}", reason=reason)] if reason else []
     if row.status != required:
-        status = phrase(STATUS_WORDS[row.status]) if row.status in STATUS_WORDS else row.status
+        status = word(STATUS_WORDS, row.status)
         refusal = phrase(CAMPAIGN_REFUSED[target], campaign=campaign_id, status=status)
         return _refuse(conn, action_id, _then(refusal, *because), before)
     conn.execute(update(Campaign).where(Campaign.campaign_id == campaign_id).values(status=target))
@@ -768,25 +768,6 @@ def _alert_row(conn: Connection, alert_id: int):
     return row
 
 
-def _alert_status(status: str) -> Phrase | str:
-    return phrase(alerts.STATUS_WORDS[status]) if status in alerts.STATUS_WORDS else status
-
-
-def _alert_message(message: str, message_args) -> Phrase | str:
-    """An alert's message to quote in an action's: a Phrase from its message_args (the JSON text
-    alerts.message_args stores, or the dict of a Transition), so that it reads in the reader's
-    language; else the text it was written with."""
-    if not message_args or not isinstance(message_args, (str, dict)):
-        return message
-    try:
-        said = alerts.message_phrase(json.loads(message_args) if isinstance(message_args, str) else message_args)
-        str(said)  # arguments this version cannot render: the text instead
-        return said
-    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
-        log.debug("alert message_args %r cannot be rendered; quoting the stored message", message_args)
-        return message
-
-
 def _claim_alert(conn: Connection, verb: str, alert_id: int, actor: str, key: str, now_ts: float):
     """Check the caller and the alert, claim the key: (action_id, the first result if the key
     was used before, the alert's column values)."""
@@ -806,10 +787,10 @@ def acknowledge(conn: Connection, alert_id: int, actor: str, idempotency_key: st
         return first
     if row["status"] != "open":
         return _refuse(conn, action_id, phrase("Not acknowledged: alert {alert_id} is already {status}.",
-                                               alert_id=alert_id, status=_alert_status(row["status"])), row)
+                                               alert_id=alert_id, status=word(alerts.STATUS_WORDS, row["status"])), row)
     before, after = alerts.acknowledge_alert(conn, alert_id, actor)
     message = phrase("Acknowledged alert {alert_id}: {message}", alert_id=alert_id,
-                     message=_alert_message(row["message"], row.get("message_args")))
+                     message=alerts.stored_phrase(row["message"], row.get("message_args")))
     return _finish(conn, action_id, "done", message, before, after)
 
 
@@ -828,7 +809,7 @@ def snooze(
         return first
     if row["status"] not in alerts.ACTIVE_STATUSES:
         return _refuse(conn, action_id, phrase("Not snoozed: alert {alert_id} is {status}.", alert_id=alert_id,
-                                               status=_alert_status(row["status"])), row)
+                                               status=word(alerts.STATUS_WORDS, row["status"])), row)
     if not isinstance(minutes, Integral) or isinstance(minutes, bool) or minutes <= 0:
         return _refuse(conn, action_id, phrase("Not snoozed: minutes must be a whole number above 0, not {minutes}.",
                                                minutes=repr(minutes)), row)
@@ -1069,7 +1050,7 @@ def run_auto_actions(
         try:
             result = pause_campaign(
                 conn, transition.entity_id, AUTO_ACTOR, key[:MAX_KEY_LENGTH], now_ts,
-                automatic=True, reason=_alert_message(transition.message, transition.message_args), tz=tz,
+                automatic=True, reason=alerts.stored_phrase(transition.message, transition.message_args), tz=tz,
             )
         except ValueError as exc:  # e.g. a campaign that is not in the campaigns table
             log.warning("auto action of rule %s on %s skipped: %s", rule.rule_id, transition.entity_id, exc)

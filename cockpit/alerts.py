@@ -16,7 +16,7 @@ from cockpit.db.schema import Alert, AlertRule, AlertState, Setting
 from cockpit.metrics.read import METRICS  # what the reader serves, per entity kind: all a rule may watch
 from cockpit.db.frames import to_frame
 from cockpit.i18n import N_, say, t
-from models.phrases import Phrase, phrase
+from models.phrases import Phrase, phrase, word
 
 log = logging.getLogger(__name__)
 
@@ -204,18 +204,16 @@ def message_phrase(args: Mapping) -> Phrase:
     """message_args `args` as a models.phrases.Phrase (str() the English text), e.g. to quote an
     alert inside an action's message. KeyError when `args` name no template."""
     direction = args.get("direction")
-    level = args.get("level")
-    metric = args.get("metric")
     return phrase(
         MESSAGE_TEMPLATES[args["template"]],
-        metric=phrase(METRIC_LABELS[metric]) if metric in METRIC_LABELS else metric,
+        metric=word(METRIC_LABELS, args.get("metric")),
         entity=_entity_phrase(args.get("entity_kind"), args.get("entity_id")),
         rule=phrase(args["rule"]) if args.get("rule") in SHIPPED_RULE_NAMES else args.get("rule"),
         value=_number(args.get("value")),
         threshold=_number(args.get("threshold")),
-        level=phrase(LEVEL_WORDS[level]) if level in LEVEL_WORDS else level,
-        direction=phrase(DIRECTION_WORDS[direction]) if direction in DIRECTION_WORDS else direction,
-        recovered=phrase(RECOVERED_WORDS[direction]) if direction in RECOVERED_WORDS else direction,
+        level=word(LEVEL_WORDS, args.get("level")),
+        direction=word(DIRECTION_WORDS, direction),
+        recovered=word(RECOVERED_WORDS, direction),
         minutes=args.get("minutes"),
     )
 
@@ -226,21 +224,10 @@ def render_message(args: Mapping, lang: str | None = None) -> str:
     return say(message_phrase(args), lang)
 
 
-def alert_message(
-    template: str,
-    rule: Rule,
-    entity_id: str,
-    *,
-    level: str | None = None,
-    value: float | None = None,
-    threshold: float | None = None,
-    minutes: int | None = None,
-    lang: str | None = None,
-) -> str:
+def alert_message(template: str, rule: Rule, entity_id: str, *, lang: str | None = None, **values) -> str:
     """The text for one event in `lang` (None: the language in force, else COCKPIT_LANG);
-    `template` is a key of MESSAGE_TEMPLATES."""
-    args = message_args(template, rule, entity_id, level=level, value=value, threshold=threshold, minutes=minutes)
-    return render_message(args, lang)
+    `template` and `values` (level, value, threshold, minutes) as message_args takes them."""
+    return render_message(message_args(template, rule, entity_id, **values), lang)
 
 
 def _said(template: str, rule: Rule, entity_id: str, **values) -> tuple[str, dict]:
@@ -249,18 +236,26 @@ def _said(template: str, rule: Rule, entity_id: str, **values) -> tuple[str, dic
     return render_message(args), args
 
 
-def shown_message(message: str, message_args: str | Mapping | None, lang: str | None = None) -> str:
-    """A stored alert's text in `lang`: rendered again from its message_args (the JSON of
-    alerts.message_args, or the dict), else its stored `message` (alerts written before
-    migration 0012, or arguments this version cannot render)."""
-    if message_args is None or (isinstance(message_args, float) and math.isnan(message_args)) or message_args == "":
+def stored_phrase(message: str, message_args: str | Mapping | None) -> Phrase | str:
+    """A stored alert's message as a Phrase from its message_args (the JSON of
+    alerts.message_args, or the dict of a Transition), to show or quote in any language; else its
+    stored `message` (alerts written before migration 0012, or arguments this version cannot
+    render)."""
+    if not message_args or not isinstance(message_args, (str, Mapping)):  # None, "" or NaN from a frame
         return message
     try:
-        args = json.loads(message_args) if isinstance(message_args, str) else message_args
-        return render_message(args, lang)
+        said = message_phrase(json.loads(message_args) if isinstance(message_args, str) else message_args)
+        str(said)  # arguments this version cannot render: the stored text instead
+        return said
     except (ValueError, KeyError, TypeError, AttributeError, IndexError):
-        log.debug("alert message_args %r cannot be rendered; showing the stored message", message_args)
+        log.debug("alert message_args %r cannot be rendered; using the stored message", message_args)
         return message
+
+
+def shown_message(message: str, message_args: str | Mapping | None, lang: str | None = None) -> str:
+    """A stored alert's text in `lang`: stored_phrase rendered in it, or the stored `message`."""
+    said = stored_phrase(message, message_args)
+    return say(said, lang) if isinstance(said, Phrase) else message
 
 
 def shown_messages(frame: pd.DataFrame, lang: str | None = None) -> pd.Series:

@@ -4,6 +4,7 @@ the English sentence. Models stay free of the UI: this is all they know of trans
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -21,6 +22,12 @@ class Phrase:
 
 def phrase(template: str, **values) -> Phrase:
     return Phrase(template, values)
+
+
+def word(words: Mapping, key):
+    """`words[key]` (a msgid) as a Phrase, to translate where it is shown; a key `words` does not
+    hold, as it is (data, or a code of someone else's)."""
+    return phrase(words[key]) if key in words else key
 
 
 def reason(error: BaseException) -> Phrase | str:
