@@ -381,7 +381,7 @@ def channel_roi_figure(channels: pd.DataFrame, title: str) -> go.Figure:
     figure = go.Figure(go.Bar(x=frame["roi"], y=frame["channel"], orientation="h", marker_color=colours,
                               text=[number(v) for v in frame["roi"]], textposition="outside",
                               customdata=np.stack([frame["spend"], frame["roas"]], axis=-1) if len(frame) else None,
-                              hovertemplate="ROI %{x:.2f}<br>" + t("spend") + " " + i18n.currency_symbol().replace("%", "%%")
+                              hovertemplate="ROI %{x:.2f}<br>" + t("spend") + " " + i18n.format_currency_symbol()
                               + "%{customdata[0]:,.0f}<br>ROAS %{customdata[1]:.2f}"))
     figure.add_vline(x=0, line_color="#8b8d98", line_width=1)
     return _layout(figure, title)

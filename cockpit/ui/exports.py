@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from cockpit.ui import shell
-from cockpit.ui.i18n import currency_symbol, t
+from cockpit.ui.i18n import format_currency_symbol, t
 
 CSV_MIME = "text/csv"
 EXCEL_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -96,7 +96,7 @@ def _localized_type_config(type_config: dict) -> dict:
         if isinstance(out.get(key), str):
             out[key] = t(out[key])
     if isinstance(out.get("format"), str) and "¤" in out["format"]:
-        out["format"] = out["format"].replace("¤", currency_symbol().replace("%", "%%"))
+        out["format"] = out["format"].replace("¤", format_currency_symbol())
     return out
 
 

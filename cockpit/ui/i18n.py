@@ -50,9 +50,10 @@ def currency_symbol() -> str:
     return i18n.currency_symbol(language())
 
 
-def money_format(digits: int = 0) -> str:
-    """A st.column_config NumberColumn format for money: the symbol, then printf digits."""
-    return currency_symbol().replace("%", "%%") + f"%.{digits}f"
+def format_currency_symbol() -> str:
+    """currency_symbol() to write into a format string (a st.column_config NumberColumn format, a
+    chart's hover template): any % in it doubled."""
+    return currency_symbol().replace("%", "%%")
 
 
 def number(value, digits: int = 0) -> str:

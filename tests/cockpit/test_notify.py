@@ -72,6 +72,28 @@ def channels(web: WebhookSink, mail: MailSink, **overrides) -> list[notify.Chann
     ]
 
 
+def mail_channel(mail: MailSink) -> str:
+    """A channel file's e-mail channel to the test's SMTP server."""
+    return f"""
+[[channel]]
+name = "ops-mail"
+kind = "email"
+smtp_host = "127.0.0.1"
+smtp_port = {mail.port}
+sender = "cockpit@example.com"
+to = "ops@example.com"
+"""
+
+
+def job_settings(db_url: str, tmp_path, channel_file: str, **env: str):
+    """Settings for notify_job: `channel_file` written to tmp_path/notify.toml, the public URL,
+    Shanghai time, and the further variables in `env`."""
+    path = tmp_path / "notify.toml"
+    path.write_text(channel_file)
+    return load_settings({"COCKPIT_DB_URL": db_url, "COCKPIT_NOTIFY_FILE": str(path),
+                          "COCKPIT_PUBLIC_URL": PUBLIC + "/", "COCKPIT_TIMEZONE": "Asia/Shanghai", **env})
+
+
 def statuses(engine) -> list[tuple]:
     with engine.connect() as conn:
         return conn.execute(select(Notification.channel, Notification.status, Notification.attempts)
@@ -209,8 +231,7 @@ def test_an_unreachable_smtp_server_or_webhook_is_a_recorded_retry(engine, shop,
 def test_the_job_reads_the_channel_file_and_does_nothing_without_one(engine, db_url, shop, sinks, tmp_path):
     web, mail = sinks
     assert notify_job(load_settings({"COCKPIT_DB_URL": db_url}), now_ts=NOW) is None
-    path = tmp_path / "notify.toml"
-    path.write_text(f"""
+    settings = job_settings(db_url, tmp_path, f"""
 [defaults]
 repeat_minutes = 30
 quiet_hours = "23:00-07:00"
@@ -220,17 +241,7 @@ name = "ops-wecom"
 kind = "wecom"
 url = "{web.url}/wecom?key=k"
 min_level = "critical"
-
-[[channel]]
-name = "ops-mail"
-kind = "email"
-smtp_host = "127.0.0.1"
-smtp_port = {mail.port}
-sender = "cockpit@example.com"
-to = "ops@example.com"
-""")
-    settings = load_settings({"COCKPIT_DB_URL": db_url, "COCKPIT_NOTIFY_FILE": str(path),
-                              "COCKPIT_PUBLIC_URL": PUBLIC + "/", "COCKPIT_TIMEZONE": "Asia/Shanghai"})
+""" + mail_channel(mail))
     report = notify_job(settings, now_ts=NOW)
     assert (report.planned, report.sent) == (3, 3)
     assert len(web.at("/wecom")) == 1 and len(mail.messages) == 2
@@ -247,8 +258,7 @@ def test_with_cockpit_lang_chinese_messages_are_written_in_chinese_from_each_ale
         conn.execute(insert(Alert).values(rule_id=stock, entity_id="OLD-1|WH-EAST", level="warn", status="open",
                                           opened_minute=T0 + 1, value=0.9, threshold=1.0, message=old,
                                           open_key=f"{stock}:OLD-1|WH-EAST"))
-    path = tmp_path / "notify.toml"
-    path.write_text(f"""
+    settings = job_settings(db_url, tmp_path, f"""
 [[channel]]
 name = "ops-hook"
 kind = "webhook"
@@ -258,17 +268,7 @@ url = "{web.url}/hook"
 name = "ops-wecom"
 kind = "wecom"
 url = "{web.url}/wecom?key=k"
-
-[[channel]]
-name = "ops-mail"
-kind = "email"
-smtp_host = "127.0.0.1"
-smtp_port = {mail.port}
-sender = "cockpit@example.com"
-to = "ops@example.com"
-""")
-    settings = load_settings({"COCKPIT_DB_URL": db_url, "COCKPIT_NOTIFY_FILE": str(path), "COCKPIT_LANG": "zh-CN",
-                              "COCKPIT_PUBLIC_URL": PUBLIC + "/", "COCKPIT_TIMEZONE": "Asia/Shanghai"})
+""" + mail_channel(mail), COCKPIT_LANG="zh-CN")
     report = notify_job(settings, now_ts=NOW)
     assert (report.planned, report.sent, report.failed) == (6, 6, 0)  # two rules on three channels
     since = lambda minute: datetime_of_minute(minute, TZ).strftime("%m-%d %H:%M")  # noqa: E731
