@@ -1,4 +1,5 @@
 """Seeding's shortcuts write exactly what the plain way writes."""
+import threading
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -107,9 +108,15 @@ def test_the_seed_skips_the_fsync_but_the_app_keeps_it_and_the_seeded_file_is_so
         assert loader is not engine
         with loader.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 0  # OFF
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0  # the thread's job
+        assert [thread.name for thread in threading.enumerate()].count("seed-checkpoints") == 1
     seed_history(engine, days=1, scenario="incident", seed=4, now_minute=T0, tz=TZ, progress=False)
+    with pytest.raises(seed.AlreadySeeded):  # a seed that fails stops its checkpoint thread too
+        seed_history(engine, days=1, scenario="normal", seed=4, now_minute=T0, tz=TZ, progress=False)
+    assert "seed-checkpoints" not in [thread.name for thread in threading.enumerate()]
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
         assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
         assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
         assert conn.exec_driver_sql("SELECT count(*) FROM page_views").scalar() > 50_000
