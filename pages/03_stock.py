@@ -56,6 +56,10 @@ def live_panels():
     positions = filters[2].multiselect(t("Level"), list(charts.POSITION_WORDS), format_func=lambda p: t(charts.POSITION_WORDS[p]),
                                        default=["out", "below_safety", "below_reorder"], key="stock_pos")
     table = charts.stock_table(levels, level_of, warehouses, categories, positions)
+    if table.empty and len(levels):
+        # An empty table must not read as missing data: say that no pair matches and how to see them all.
+        st.info(t("No SKU-warehouse pair matches these filters: all {n} pairs are outside the chosen levels. "
+                  "Add “{ok}” to Level to list them.", n=len(levels), ok=t(charts.POSITION_WORDS["ok"])))
     st.caption(t("Select a row to open the SKU, its history and the replenish action."))
     event = exports.table(charts.styled_states(table), hide_index=True, on_select="rerun", selection_mode="single-row", key="stock_table",
                          column_config=charts.STOCK_COLUMNS, height=360, name="stock-levels")

@@ -364,6 +364,8 @@ MESSAGES: dict[str, str] = {
     "New visitors": "新访客",
     "New: orders": "新客：订单",
     "New: revenue": "新客：销售额",
+    "No SKU-warehouse pair matches these filters: all {n} pairs are outside the chosen levels. Add “{ok}” to Level to list them.":
+        "没有符合这些筛选条件的 SKU-仓库组合：全部 {n} 个组合都不在所选级别中。在“级别”中加入“{ok}”即可列出它们。",
     "No ad spend in the period.": "该期间没有广告花费。",
     "No alert about this product.": "该商品没有告警。",
     "No alert messages yet.": "暂无告警通知。",

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from cockpit import auth
 from cockpit.config import load_settings
@@ -51,6 +51,15 @@ def running_app(tmp_path_factory):
     now = int(time.time()) // 60 * 60
     seed_history(get_engine(url), days=2, scenario="normal", seed=4, now_minute=now // 60 - 1,
                  tz=ZoneInfo("Asia/Shanghai"), progress=False)
+    # Two days from the catalog's opening stock can leave every pair above its reorder point (seeded
+    # at 07:30 Shanghai time they all are); the stock table, its export and the replenish click need
+    # a pair that needs attention, so a stock count has found one short, as warehouses do.
+    with get_engine(url).begin() as conn:
+        sku, warehouse_id, safety = conn.execute(select(
+            StockLevel.sku, StockLevel.warehouse_id, StockLevel.safety_stock).order_by(
+            StockLevel.on_hand - StockLevel.safety_stock, StockLevel.sku).limit(1)).one()
+        conn.execute(update(StockLevel).where(StockLevel.sku == sku, StockLevel.warehouse_id == warehouse_id)
+                     .values(on_hand=max(safety - 1, 0)))
     refresh(load_settings({"COCKPIT_DB_URL": url, "COCKPIT_SOURCES": "simulator"}), now_ts=now)
     port = free_port()
     # No scheduler runs here: a long refresh interval keeps the seeded data from reading as stale.

@@ -114,6 +114,35 @@ def test_stock_page_counts_pairs_below_safety_stock(seeded_url, monkeypatch):
     assert total > 0
 
 
+# When no pair needs attention the table under the default filters is empty: the page says so and how
+# to list them, rather than showing an empty table that reads like missing data.
+def test_the_stock_table_says_why_it_is_empty_when_every_pair_is_healthy(db_url, monkeypatch):
+    now = int(time.time()) // 60 * 60
+    seed_history(get_engine(db_url), days=1, scenario="normal", seed=5, now_minute=now // 60 - 1, tz=TZ,
+                 progress=False)
+    settings = load_settings({"COCKPIT_DB_URL": db_url, "COCKPIT_SOURCES": "simulator"})
+    with get_engine(db_url).begin() as conn:
+        conn.execute(update(StockLevel).values(on_hand=StockLevel.reorder_point + 10))
+        total = conn.execute(select(func.count()).select_from(StockLevel)).scalar()
+    refresh(settings, now_ts=now, sources=[])
+    at = app_for(db_url, monkeypatch, "pages/03_stock.py")
+    table = at.dataframe[0].value
+    assert len(table) == 0 and total > 0
+    assert [i.value for i in at.info] == [f"No SKU-warehouse pair matches these filters: all {total} pairs are "
+                                          "outside the chosen levels. Add “OK” to Level to list them."]
+    at.multiselect(key="stock_pos").select("ok").run()
+    assert len(at.dataframe[0].value) == total and not at.info
+
+    with get_engine(db_url).begin() as conn:
+        sku, warehouse_id = conn.execute(select(StockLevel.sku, StockLevel.warehouse_id).limit(1)).one()
+        conn.execute(update(StockLevel).where(StockLevel.sku == sku, StockLevel.warehouse_id == warehouse_id)
+                     .values(on_hand=0))
+    refresh(settings, now_ts=now + 60, sources=[])
+    at = app_for(db_url, monkeypatch, "pages/03_stock.py")
+    shown = at.dataframe[0].value
+    assert list(zip(shown["sku"], shown["warehouse_id"])) == [(sku, warehouse_id)] and not at.info
+
+
 def test_ads_page_shows_todays_spend_summed_from_raw_ad_spend(seeded_url, monkeypatch):
     at = app_for(seeded_url, monkeypatch, "pages/04_ads.py")
     with get_engine(seeded_url).connect() as conn:
